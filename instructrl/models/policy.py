@@ -1,0 +1,210 @@
+"""The one model interface that train, evals and serve share.
+
+``Policy`` wraps a causal LM and its tokenizer: batched ``generate`` (temperature, top-p, stop
+sequences, seed, KV cache), ``logprobs`` of given continuations (batched; each distinct prompt is
+run once and its KV cache shared by all its continuations) and ``save``/``load``.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from instructrl.chat import format_prompt
+from instructrl.data.schemas import Prompt
+from instructrl.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class SamplingParams:
+    max_new_tokens: int = 128
+    temperature: float = 0.0  # 0 = greedy
+    top_p: float = 1.0
+    stop: tuple[str, ...] = ()
+    seed: int | None = None
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.max_new_tokens <= 32768:
+            raise ConfigError(f"max_new_tokens = {self.max_new_tokens} is out of range", "use 1 to 32768")
+        if not 0 <= self.temperature <= 10:
+            raise ConfigError(f"temperature = {self.temperature} is out of range", "use 0 (greedy) to 10")
+        if not 0 < self.top_p <= 1:
+            raise ConfigError(f"top_p = {self.top_p} is out of range", "use a value in (0, 1]")
+        if any(not s for s in self.stop):
+            raise ConfigError("an empty stop sequence was given", "remove it")
+
+
+@dataclass(frozen=True)
+class Generation:
+    text: str
+    token_ids: tuple[int, ...]  # the answer's tokens, stop sequence and padding removed
+    finish_reason: str  # "stop" (end token or stop sequence) or "length"
+    prompt_tokens: int
+
+
+def gather_logprobs(logits: torch.Tensor, tokens: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
+    """log p(tokens) under ``logits / temperature``.  logits: [B, T, V], tokens: [B, T] -> [B, T]."""
+    logp = torch.log_softmax(logits.float() / temperature, dim=-1)
+    return logp.gather(-1, tokens.unsqueeze(-1)).squeeze(-1)
+
+
+def cut_at_stop(text: str, stops: Sequence[str]) -> tuple[str, bool]:
+    """The text before the earliest stop sequence, and whether one was found."""
+    cuts = [i for i in (text.find(s) for s in stops) if i >= 0]
+    return (text[: min(cuts)], True) if cuts else (text, False)
+
+
+class _StopOnSequences:
+    """A stopping criterion that ends each row once its decoded answer holds a stop sequence."""
+
+    def __init__(self, tokenizer, stops: Sequence[str], prompt_length: int):
+        self.tokenizer, self.stops, self.prompt_length = tokenizer, stops, prompt_length
+        self.window = max(len(s) for s in stops) + 8
+
+    def __call__(self, input_ids: torch.LongTensor, scores, **kwargs) -> torch.BoolTensor:
+        tails = self.tokenizer.batch_decode(input_ids[:, self.prompt_length:][:, -self.window:])
+        return torch.tensor([any(s in t for s in self.stops) for t in tails], device=input_ids.device)
+
+
+class Policy:
+    """A causal LM with its tokenizer and chat format."""
+
+    def __init__(self, model, tokenizer, name: str = ""):
+        self.model, self.tokenizer, self.name = model, tokenizer, name
+        if tokenizer.pad_token is None:
+            tokenizer.pad_token = tokenizer.eos_token
+
+    @classmethod
+    def load(cls, spec: str, dtype: str = "float32", device: str | None = None) -> Policy:
+        from instructrl.models.loading import load_causal_lm, load_tokenizer
+
+        model = load_causal_lm(spec, dtype).eval()
+        if device:
+            model.to(device)
+        return cls(model, load_tokenizer(spec), spec)
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
+    def format(self, prompt: Prompt) -> str:
+        return format_prompt(self.tokenizer, prompt)
+
+    def save(self, path: str | Path) -> None:
+        self.model.save_pretrained(path)
+        self.tokenizer.save_pretrained(path)
+
+    # ---- generation --------------------------------------------------------------------------
+
+    @torch.no_grad()
+    def generate(self, prompts: Sequence[Prompt], params: SamplingParams = SamplingParams(),
+                 batch_size: int = 16, chat: bool = True) -> list[Generation]:
+        """Answers to ``prompts`` in their order. ``chat=False`` feeds string prompts as raw text
+        (base-model completion); otherwise each prompt goes through the chat format."""
+        texts = [self.format(p) if chat else _raw(p) for p in prompts]
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # similar lengths pad less
+        results: list[Generation | None] = [None] * len(texts)
+        with torch.random.fork_rng(devices=[]):
+            if params.seed is not None:
+                torch.manual_seed(params.seed)
+            for start in range(0, len(order), batch_size):
+                chunk = order[start:start + batch_size]
+                for index, generation in zip(chunk, self._generate_batch([texts[i] for i in chunk], params)):
+                    results[index] = generation
+        return results  # type: ignore[return-value]
+
+    def _generate_batch(self, texts: list[str], params: SamplingParams) -> list[Generation]:
+        from transformers import GenerationConfig, StoppingCriteriaList
+
+        tok = self.tokenizer
+        tok.padding_side = "left"
+        enc = tok(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(self.device)
+        prompt_length = enc["input_ids"].shape[1]
+        sample = params.temperature > 0
+        config = GenerationConfig(
+            max_new_tokens=params.max_new_tokens, do_sample=sample,
+            temperature=params.temperature if sample else None, top_p=params.top_p if sample else None,
+            top_k=0 if sample else None, pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id,
+        )
+        criteria = StoppingCriteriaList([_StopOnSequences(tok, params.stop, prompt_length)] if params.stop else [])
+        out = self.model.generate(**enc, generation_config=config, stopping_criteria=criteria)
+        return [self._finish(row, prompt_length, int(mask.sum()), params)
+                for row, mask in zip(out[:, prompt_length:], enc["attention_mask"])]
+
+    def _finish(self, new_tokens: torch.Tensor, prompt_length: int, prompt_tokens: int,
+                params: SamplingParams) -> Generation:
+        ids = new_tokens.tolist()
+        eos, pad = self.tokenizer.eos_token_id, self.tokenizer.pad_token_id
+        ended = eos in ids
+        if ended:
+            ids = ids[: ids.index(eos)]
+        elif pad != eos:
+            ids = [t for t in ids if t != pad]
+        text, stopped = cut_at_stop(self.tokenizer.decode(ids, skip_special_tokens=True), params.stop)
+        if stopped:  # keep only the tokens of the kept text
+            ids = self.tokenizer(text, add_special_tokens=False)["input_ids"]
+        reason = "stop" if ended or stopped else "length"
+        return Generation(text, tuple(ids), reason, prompt_tokens)
+
+    # ---- scoring -----------------------------------------------------------------------------
+
+    @torch.no_grad()
+    def logprobs(self, prompts: Sequence[str], continuations: Sequence[str], batch_size: int = 16) -> list[float]:
+        """Sum of log p(continuation tokens | prompt) for each (raw text) pair.
+
+        Pairs that share a prompt run it once; its KV cache is copied to every continuation. The
+        continuation's tokens are those of ``prompt + continuation`` after the prompt's own tokens
+        (so a leading space merges as the tokenizer would merge it)."""
+        if len(prompts) != len(continuations):
+            raise ValueError("prompts and continuations must have the same length")
+        groups: dict[str, list[int]] = defaultdict(list)
+        for index, prompt in enumerate(prompts):
+            groups[prompt].append(index)
+        scores = [0.0] * len(prompts)
+        for prompt, indices in groups.items():
+            for start in range(0, len(indices), batch_size):
+                chunk = indices[start:start + batch_size]
+                for index, value in zip(chunk, self._group_logprobs(prompt, [continuations[i] for i in chunk])):
+                    scores[index] = value
+        return scores
+
+    def _group_logprobs(self, prompt: str, continuations: list[str]) -> list[float]:
+        tok, device = self.tokenizer, self.device
+        prompt_ids = tok(prompt, add_special_tokens=False)["input_ids"] or [tok.eos_token_id]
+        cont_ids = [_continuation_ids(tok, prompt, prompt_ids, c) for c in continuations]
+        out = self.model(torch.tensor([prompt_ids], device=device), use_cache=True)
+        first = torch.log_softmax(out.logits[0, -1].float(), dim=-1)
+        width = max(len(ids) for ids in cont_ids)
+        batch = torch.full((len(cont_ids), width), tok.pad_token_id, device=device)
+        mask = torch.zeros((len(cont_ids), width), dtype=torch.long, device=device)
+        for row, ids in enumerate(cont_ids):
+            batch[row, : len(ids)] = torch.tensor(ids)
+            mask[row, : len(ids)] = 1
+        cache = copy.deepcopy(out.cache)
+        cache.batch_repeat_interleave(len(cont_ids))
+        full_mask = torch.cat([torch.ones((len(cont_ids), len(prompt_ids)), dtype=torch.long, device=device), mask], 1)
+        positions = torch.arange(len(prompt_ids), len(prompt_ids) + width, device=device).expand(len(cont_ids), -1)
+        logits = self.model(batch, attention_mask=full_mask, cache=cache, position_ids=positions).logits
+        # token t of a continuation is predicted by position t-1; token 0 by the prompt's last position
+        later = gather_logprobs(logits[:, :-1], batch[:, 1:]) * mask[:, 1:]
+        return [float(first[ids[0]] + later[row].sum()) for row, ids in enumerate(cont_ids)]
+
+
+def _raw(prompt: Prompt) -> str:
+    if not isinstance(prompt, str):
+        raise ConfigError("a conversation cannot be used as a raw completion prompt", "pass chat=True or a string")
+    return prompt
+
+
+def _continuation_ids(tokenizer, prompt: str, prompt_ids: list[int], continuation: str) -> list[int]:
+    if not continuation:
+        raise ValueError("an empty continuation has no log-probability to score")
+    whole = tokenizer(prompt + continuation, add_special_tokens=False)["input_ids"]
+    if whole[: len(prompt_ids)] == prompt_ids and len(whole) > len(prompt_ids):
+        return whole[len(prompt_ids):]
+    return tokenizer(continuation, add_special_tokens=False)["input_ids"]

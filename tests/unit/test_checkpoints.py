@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from instructrl.checkpoints import Card, Registry, content_hash
+from instructrl.errors import ModelError
+
+
+def _fake_weights(folder, payload=b"weights"):
+    (folder / "model.safetensors").write_bytes(payload)
+    (folder / "config.json").write_text("{}")
+
+
+def test_write_list_find_by_name_and_stage(tmp_path):
+    registry = Registry(tmp_path)
+    first = registry.write(Card(name="sft-a", stage="sft", created="2026-01-01T00:00:00"), _fake_weights)
+    registry.write(Card(name="sft-b", stage="sft", created="2026-01-02T00:00:00"), _fake_weights)
+    registry.write(Card(name="rm-a", stage="rm", kind="reward", parent="sft-b"), _fake_weights)
+    assert [c.name for c in registry.list()] == ["sft-a", "sft-b", "rm-a"]
+    assert registry.find("sft").name == "sft-b"  # newest of the stage
+    assert registry.find("sft-a").path == first.path
+    card = json.loads((first.path / "card.json").read_text())
+    assert card["content_hash"] == content_hash(first.path) and card["stage"] == "sft"
+
+
+def test_existing_name_is_not_overwritten_silently(tmp_path):
+    registry = Registry(tmp_path)
+    registry.write(Card(name="x", stage="sft"), _fake_weights)
+    with pytest.raises(ModelError, match="already exists"):
+        registry.write(Card(name="x", stage="sft"), _fake_weights)
+
+
+def test_failed_save_leaves_nothing_behind(tmp_path):
+    registry = Registry(tmp_path)
+
+    def broken(folder):
+        _fake_weights(folder)
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError):
+        registry.write(Card(name="x", stage="sft"), broken)
+    assert list(tmp_path.iterdir()) == [] and registry.find("x") is None
+
+
+def test_verify_detects_changed_weights(tmp_path):
+    registry = Registry(tmp_path)
+    checkpoint = registry.write(Card(name="x", stage="sft"), _fake_weights)
+    registry.verify("x")
+    (checkpoint.path / "model.safetensors").write_bytes(b"weightz")
+    with pytest.raises(ModelError, match="corrupt"):
+        registry.verify("x")
+
+
+def test_unknown_and_unreadable_checkpoints_explain_the_fix(tmp_path):
+    registry = Registry(tmp_path)
+    with pytest.raises(ModelError, match="train one first"):
+        registry.get("sft")
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "card.json").write_text("{not json")
+    with pytest.raises(ModelError, match="delete the folder"):
+        registry.list()

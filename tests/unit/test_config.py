@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+import pytest
+
+from instructrl.config import PRESET_DIR, parse_overrides, resolve, to_dict
+from instructrl.errors import ConfigError
+from train.cli import STAGES
+
+
+def _stage_presets():
+    for stage, (module_name, _) in STAGES.items():
+        for path in sorted((PRESET_DIR / stage).glob("*.yaml")):
+            yield pytest.param(stage, module_name, path.stem, id=f"{stage}-{path.stem}")
+
+
+@pytest.mark.parametrize("stage, module_name, preset", list(_stage_presets()))
+def test_every_preset_loads_into_its_stage_config(stage, module_name, preset):
+    module = importlib.import_module(module_name)
+    config = resolve(module.CONFIG, stage, preset)
+    assert to_dict(config)["model"]["name"]
+
+
+def test_every_stage_has_tiny_and_cpu_presets():
+    for stage, (module_name, _) in STAGES.items():
+        if importlib.util.find_spec(module_name) is None:
+            continue
+        names = {p.stem for p in (PRESET_DIR / stage).glob("*.yaml")}
+        assert {"tiny", "cpu"} <= names, stage
+
+
+def test_defaults_then_preset_then_overrides():
+    from train.sft import SFTConfig
+
+    config = resolve(SFTConfig, "sft", "tiny", ["optim.lr=2e-4", "run.max_steps=9", "model.lora.r=4"])
+    assert config.model.name == "tiny-random"  # from the preset
+    assert (config.optim.lr, config.run.max_steps, config.model.lora.r) == (2e-4, 9, 4)  # overrides
+    assert config.optim.min_lr_ratio == 0.1  # a default
+
+
+def test_overrides_parse_yaml_scalars():
+    assert parse_overrides(["a.b=3", "a.c=true", "d=null", "e=[1, 2]"]) == {"a": {"b": 3, "c": True}, "d": None, "e": [1, 2]}
+    with pytest.raises(ConfigError, match="key=value"):
+        parse_overrides(["lr"])
+
+
+@pytest.mark.parametrize("override, message", [
+    (["optim.lr=3"], "optim.lr"), (["run.batch_size=6"], "multiple of run.micro_batch_size"),
+    (["optim.nope=1"], "unknown config key 'optim.nope'"), (["model.dtype=int8"], "model.dtype"),
+])
+def test_bad_settings_name_the_key(override, message):
+    from train.sft import SFTConfig
+
+    with pytest.raises(ConfigError, match=message):
+        resolve(SFTConfig, "sft", "tiny", override)
+
+
+def test_unknown_preset_lists_known_ones():
+    from train.sft import SFTConfig
+
+    with pytest.raises(ConfigError, match="use one of cpu"):
+        resolve(SFTConfig, "sft", "huge")
+
+
+def test_preset_may_be_a_yaml_path(tmp_path: Path):
+    from train.sft import SFTConfig
+
+    path = tmp_path / "mine.yaml"
+    path.write_text("run:\n  max_steps: 3\n")
+    assert resolve(SFTConfig, "sft", str(path)).run.max_steps == 3

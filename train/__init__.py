@@ -1,0 +1,1 @@
+"""Training stages of the InstructGPT recipe: SFT, the reward model, PPO and PPO-ptx."""

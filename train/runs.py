@@ -1,0 +1,54 @@
+"""What every stage does around its training loop: name the run, say what it will do, and write
+the checkpoint from the main process only.
+
+A run's default name is ``<stage>-<model>-<hash of config and data>``: the same command names the
+same run, so running it again resumes an interrupted run or returns the finished checkpoint."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from instructrl.checkpoints import Card, Checkpoint, Registry
+from instructrl.config import to_dict
+
+
+@dataclass(frozen=True)
+class RunIdentity:
+    name: str
+    run_dir: Path
+
+
+def run_identity(stage: str, config, data_fingerprint: str) -> RunIdentity:
+    settings = to_dict(config)
+    run = settings.pop("run")
+    # knobs that do not change the result stay out of the name
+    for key in ("output", "run_dir", "resume", "threads", "eval_every", "save_every", "log_every"):
+        run.pop(key, None)
+    digest = hashlib.sha256(json.dumps([settings, run, data_fingerprint], sort_keys=True, default=str).encode())
+    model = Path(config.model.name).name.removesuffix(".gguf")
+    name = config.run.output or f"{stage}-{model}-{digest.hexdigest()[:8]}"
+    run_dir = Path(config.run.run_dir) if config.run.run_dir else Path("runs") / name
+    return RunIdentity(name, run_dir)
+
+
+def announce(stage: str, identity: RunIdentity, lines: list[str]) -> None:
+    from accelerate import PartialState
+
+    if PartialState().is_main_process:
+        print(f"[{stage}] run {identity.name} (logs and resumable state in {identity.run_dir})")
+        for line in lines:
+            print(f"[{stage}] {line}")
+
+
+def write_checkpoint(registry: Registry, card: Card, save: Callable[[Path], None]) -> Checkpoint:
+    """Write from the main process; the others wait and then read the same checkpoint."""
+    from accelerate import PartialState
+
+    state = PartialState()
+    checkpoint = registry.write(card, save) if state.is_main_process else None
+    state.wait_for_everyone()
+    return checkpoint or registry.get(card.name)
