@@ -99,7 +99,7 @@ class Constraints:
     num_items: int | None = None  # for list formats: exactly this many items
     must_include: tuple[str, ...] = ()  # case-insensitive substrings
     must_exclude: tuple[str, ...] = ()
-    exact_answer: str | None = None  # closed tasks: the answer must contain this (case-insensitive)
+    exact_answer: str | None = None  # closed tasks: the answer must state this (see data/constraints.py)
 
     @classmethod
     def from_row(cls, row: Any, where: Where) -> Constraints | None:
@@ -124,7 +124,7 @@ class Constraints:
             kwargs["format"] = row["format"]
         for key in ("must_include", "must_exclude"):
             value = row.get(key) or ()
-            if isinstance(value, str) or not all(isinstance(v, str) and v for v in value):
+            if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) and v for v in value):
                 raise where.error(f"constraints.{key}", "expected a list of non-empty strings")
             kwargs[key] = tuple(value)
         if row.get("exact_answer") is not None:
@@ -165,7 +165,7 @@ class Demonstration:
 
     def to_row(self) -> dict[str, Any]:
         row = {"id": self.id, "category": self.category, "prompt": self.prompt, "completion": self.completion}
-        if self.constraints:
+        if self.constraints and self.constraints.to_row():
             row["constraints"] = self.constraints.to_row()
         return row
 
@@ -179,7 +179,8 @@ def _demonstration_aliases(row: Mapping[str, Any], where: Where) -> Mapping[str,
         return {**row, "prompt": prompt, "completion": row.get("output", row.get("response"))}
     if "messages" in row:
         messages = row["messages"]
-        if not isinstance(messages, Sequence) or len(messages) < 2 or messages[-1].get("role") != "assistant":
+        if (not isinstance(messages, Sequence) or len(messages) < 2 or not all(isinstance(m, Mapping) for m in messages)
+                or messages[-1].get("role") != "assistant"):
             raise where.error("messages", "expected a conversation that ends with an assistant turn")
         return {**row, "prompt": list(messages[:-1]), "completion": messages[-1].get("content")}
     if "prompt" in row and "response" in row:
@@ -324,7 +325,7 @@ class EvalItem:
     def to_row(self) -> dict[str, Any]:
         row = {"id": self.id, "category": self.category, "prompt": self.prompt, "reference": self.reference,
                "metadata": self.metadata}
-        if self.constraints:
+        if self.constraints and self.constraints.to_row():
             row["constraints"] = self.constraints.to_row()
         return row
 

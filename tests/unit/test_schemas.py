@@ -90,3 +90,17 @@ def test_pretrain_and_eval_items():
     demo = Demonstration.from_row({"prompt": "q", "completion": "a", "category": "open_qa"}, W)
     item = EvalItem.from_demonstration(demo)
     assert (item.prompt, item.reference, item.category, item.id) == ("q", "a", "open_qa", demo.id)
+
+
+@pytest.mark.parametrize("row", [
+    {"prompt": "q", "completion": "a", "constraints": {"must_include": 5}},
+    {"messages": ["hi", "there"]},
+])
+def test_wrong_types_are_data_errors_not_crashes(row):
+    with pytest.raises(DataError):
+        Demonstration.from_row(row, W)
+
+
+def test_empty_constraints_round_trip():
+    demo = Demonstration("q", "a", constraints=Constraints(), id="d1")
+    assert Demonstration.from_row(demo.to_row(), W).to_row() == demo.to_row()

@@ -1,0 +1,1 @@
+"""The embedded data sets, written by instructrl itself (see generate.py)."""
