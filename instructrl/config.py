@@ -33,8 +33,8 @@ class LoraConfig:
     target_modules: list[str] = field(default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj"])
 
     def __post_init__(self) -> None:
-        _check(self.r >= 0, "lora.r", self.r, "0 (full fine-tune) or a positive rank")
-        _check(0 <= self.dropout < 1, "lora.dropout", self.dropout, "a value in [0, 1)")
+        check(self.r >= 0, "lora.r", self.r, "0 (full fine-tune) or a positive rank")
+        check(0 <= self.dropout < 1, "lora.dropout", self.dropout, "a value in [0, 1)")
 
 
 @dataclass
@@ -47,9 +47,9 @@ class ModelConfig:
     dropout: float = 0.0  # attention dropout during training (the paper's SFT used 0.2)
 
     def __post_init__(self) -> None:
-        _check(self.dtype in ("float32", "bfloat16", "float16"), "model.dtype", self.dtype,
+        check(self.dtype in ("float32", "bfloat16", "float16"), "model.dtype", self.dtype,
                "float32, bfloat16 or float16")
-        _check(0 <= self.dropout < 1, "model.dropout", self.dropout, "a value in [0, 1)")
+        check(0 <= self.dropout < 1, "model.dropout", self.dropout, "a value in [0, 1)")
 
 
 @dataclass
@@ -60,8 +60,8 @@ class DataConfig:
     limit: int | None = None  # use only the first N training records
 
     def __post_init__(self) -> None:
-        _check(self.max_length >= 8, "data.max_length", self.max_length, "at least 8 tokens")
-        _check(self.limit is None or self.limit > 0, "data.limit", self.limit, "a positive number or null")
+        check(self.max_length >= 8, "data.max_length", self.max_length, "at least 8 tokens")
+        check(self.limit is None or self.limit > 0, "data.limit", self.limit, "a positive number or null")
 
 
 @dataclass
@@ -74,10 +74,10 @@ class OptimConfig:
     max_grad_norm: float = 1.0
 
     def __post_init__(self) -> None:
-        _check(0 < self.lr < 1, "optim.lr", self.lr, "a learning rate in (0, 1)")
-        _check(0 <= self.min_lr_ratio <= 1, "optim.min_lr_ratio", self.min_lr_ratio, "a value in [0, 1]")
-        _check(self.warmup_steps >= 0, "optim.warmup_steps", self.warmup_steps, "0 or more")
-        _check(len(self.betas) == 2 and all(0 <= b < 1 for b in self.betas), "optim.betas", self.betas,
+        check(0 < self.lr < 1, "optim.lr", self.lr, "a learning rate in (0, 1)")
+        check(0 <= self.min_lr_ratio <= 1, "optim.min_lr_ratio", self.min_lr_ratio, "a value in [0, 1]")
+        check(self.warmup_steps >= 0, "optim.warmup_steps", self.warmup_steps, "0 or more")
+        check(len(self.betas) == 2 and all(0 <= b < 1 for b in self.betas), "optim.betas", self.betas,
                "two values in [0, 1)")
 
 
@@ -97,16 +97,16 @@ class RunConfig:
     threads: int | None = None  # torch CPU threads (default: torch's choice)
 
     def __post_init__(self) -> None:
-        _check(self.epochs > 0, "run.epochs", self.epochs, "a positive number")
-        _check(self.max_steps is None or self.max_steps > 0, "run.max_steps", self.max_steps, "positive or null")
-        _check(self.batch_size > 0 and self.micro_batch_size > 0, "run.batch_size", self.batch_size, "positive")
-        _check(self.batch_size % self.micro_batch_size == 0, "run.batch_size", self.batch_size,
+        check(self.epochs > 0, "run.epochs", self.epochs, "a positive number")
+        check(self.max_steps is None or self.max_steps > 0, "run.max_steps", self.max_steps, "positive or null")
+        check(self.batch_size > 0 and self.micro_batch_size > 0, "run.batch_size", self.batch_size, "positive")
+        check(self.batch_size % self.micro_batch_size == 0, "run.batch_size", self.batch_size,
                f"a multiple of run.micro_batch_size ({self.micro_batch_size})")
-        _check(self.eval_every > 0 and self.save_every > 0 and self.log_every > 0, "run.save_every",
+        check(self.eval_every > 0 and self.save_every > 0 and self.log_every > 0, "run.save_every",
                self.save_every, "positive step counts for eval_every, save_every and log_every")
 
 
-def _check(ok: bool, key: str, value: Any, expected: str) -> None:
+def check(ok: bool, key: str, value: Any, expected: str) -> None:
     if not ok:
         raise ConfigError(f"{key} = {value!r} is out of range; expected {expected}", f"set {key}=<value>")
 

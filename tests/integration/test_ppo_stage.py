@@ -1,0 +1,215 @@
+"""The PPO / PPO-ptx stage end to end on the tiny random policy and a tiny reward model."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from instructrl.checkpoints import Card, Registry
+from instructrl.config import preset_names, resolve
+from instructrl.errors import ConfigError
+from instructrl.models.loading import load_causal_lm
+from instructrl.models.reward import RewardModel
+from train import ppo
+from train.loop import read_metrics
+
+
+@pytest.fixture
+def data(tmp_path):
+    demos, pretrain = tmp_path / "demos.jsonl", tmp_path / "pretrain.jsonl"
+    demos.write_text("".join(json.dumps({"id": f"d{i}", "prompt": f"Say the number {i % 9} twice.",
+                                         "completion": f"{i % 9} {i % 9}"}) + "\n" for i in range(80)))
+    pretrain.write_text("".join(json.dumps({"id": f"p{i}", "text": f"Document {i}. " + "The river runs to the sea. " * 4})
+                                + "\n" for i in range(40)))
+    return demos, pretrain
+
+
+@pytest.fixture
+def reward_model(tmp_path):
+    """A tiny reward model (fresh random head) saved as an rm checkpoint in the test's registry."""
+    torch.manual_seed(0)
+    model = RewardModel.load("tiny-random")
+    Registry().write(Card(name="rm-tiny", stage="rm", kind="reward", parent="tiny-random"), model.save)
+    return "rm"
+
+
+def _config(data, tmp_path, reward_model, *overrides, run_dir="run"):
+    demos, pretrain = data
+    return resolve(ppo.PPOConfig, "ppo", "tiny", [
+        f"data.train={demos}", f"ppo.ptx_data={pretrain}", f"ppo.reward_model={reward_model}",
+        f"run.run_dir={tmp_path / run_dir}", "ppo.gold_labeler=null", "run.max_steps=2", *overrides])
+
+
+def _weights(path) -> dict[str, torch.Tensor]:
+    return load_causal_lm(str(path)).state_dict()
+
+
+def test_ppo_trains_writes_ema_checkpoint_and_overoptimisation_curve(data, tmp_path, reward_model):
+    config = _config(data, tmp_path, reward_model, "ppo.gold_labeler=gold", "ppo.gold_every=1", "optim.lr=1e-2")
+    checkpoint = ppo.run(config)
+    card = checkpoint.card
+    assert card.stage == "ppo" and card.parent == "tiny-random" and card.metrics["steps"] == 2
+    start, end = _weights("tiny-random"), _weights(checkpoint.path)
+    assert any(not torch.equal(start[k], end[k]) for k in start)  # parameters changed
+    curve = json.loads((checkpoint.path / "overoptimisation.json").read_text())
+    assert [p["step"] for p in curve] == [0, 1, 2]
+    assert all({"proxy", "gold", "kl", "sqrt_kl"} <= set(p) for p in curve)
+    assert (checkpoint.path / "overoptimisation.png").stat().st_size > 1000
+    logged = [m for m in read_metrics(tmp_path / "run") if "reward/rm" in m]
+    assert len(logged) == 2
+    for key in ("kl/mean", "ppo/entropy", "ppo/clip_fraction", "ppo/approx_kl", "ppo/value_loss",
+                "ppo/explained_variance", "response/length", "time/generate", "time/score", "time/optimise"):
+        assert all(key in m for m in logged), key
+    assert card.metrics["pretrain_loss_sft"] > 0 and card.metrics["peak_memory_mb"] > 0
+    assert ppo.run(config).path == checkpoint.path  # the same command returns the finished run
+
+
+def test_ptx_stage_name_and_loss_logged(data, tmp_path, reward_model):
+    checkpoint = ppo.run(_config(data, tmp_path, reward_model, "ppo.ptx_coef=27.8", "run.max_steps=1"))
+    assert checkpoint.card.stage == "ppo-ptx" and checkpoint.name.startswith("ppo-ptx-")
+    assert all("ppo/ptx_loss" in m for m in read_metrics(tmp_path / "run") if "reward/rm" in m)
+
+
+def _one_step(config, ptx, ptx_coef: float) -> dict[str, torch.Tensor]:
+    """Build the models from a fixed seed, take one rollout and one optimise step; return the weights."""
+    from accelerate import Accelerator
+
+    from train.loop import make_optimizer, make_scheduler
+
+    torch.manual_seed(0)
+    models = ppo.build_models(config)
+    module = models.actor_critic
+    optimizer = make_optimizer(list(module.parameters()), config.optim)
+    scheduler = make_scheduler(optimizer, config.optim, 4)
+    config.ppo.ptx_coef = ptx_coef
+    prompts = ["Say one.", "Say two twice.", "Count to three.", "Name a colour."]
+    torch.manual_seed(1)
+    ppo.train_step(0, prompts, models, module, optimizer, scheduler, Accelerator(cpu=True), config, 0.02, ptx, None)
+    return {k: v.clone() for k, v in module.state_dict().items()}
+
+
+def test_ptx_coef_zero_is_exactly_plain_ppo(data, tmp_path, reward_model):
+    config = _config(data, tmp_path, reward_model, "run.batch_size=4", "run.micro_batch_size=4", "ppo.minibatches=2")
+    tokenizer = ppo.load_tokenizer("tiny-random")
+    ptx = ppo.pad_right([tokenizer("Some pretraining text to model.")["input_ids"],
+                         tokenizer("More text.")["input_ids"]], tokenizer.pad_token_id, "cpu")
+    plain = _one_step(config, None, 0.0)
+    zero = _one_step(config, ptx, 0.0)
+    tax = _one_step(config, ptx, 27.8)
+    assert all(torch.equal(plain[k], zero[k]) for k in plain)
+    assert any(not torch.equal(plain[k], tax[k]) for k in plain)  # the term does act when γ > 0
+
+
+def test_reusing_the_first_forward_is_the_same_step(data, tmp_path, reward_model):
+    config = _config(data, tmp_path, reward_model, "run.batch_size=4", "run.micro_batch_size=4", "ppo.minibatches=1")
+    tokenizer = ppo.load_tokenizer("tiny-random")
+    ptx = ppo.pad_right([tokenizer("Some pretraining text.")["input_ids"]], tokenizer.pad_token_id, "cpu")
+    reused = _one_step(config, ptx, 27.8)
+    config.ppo.reuse_forward = False
+    recomputed = _one_step(config, ptx, 27.8)
+    assert all(torch.allclose(reused[k], recomputed[k], atol=1e-6) for k in reused)
+
+
+def test_resume_after_a_kill_gives_the_same_next_step(data, tmp_path, reward_model, monkeypatch):
+    overrides = ("run.max_steps=2", "run.save_every=1", "ppo.gold_every=0")
+    reference = ppo.run(_config(data, tmp_path, reward_model, *overrides, run_dir="whole"), Registry(tmp_path / "r1"))
+
+    real_save = ppo.save_state
+
+    def save_then_die(run_dir, model, extra, step):
+        real_save(run_dir, model, extra, step)
+        if step == 1:
+            raise KeyboardInterrupt  # killed right after the state of step 1 was written
+
+    monkeypatch.setattr(ppo, "save_state", save_then_die)
+    config = _config(data, tmp_path, reward_model, *overrides, run_dir="killed")
+    with pytest.raises(KeyboardInterrupt):
+        ppo.run(config, Registry(tmp_path / "r2"))
+    monkeypatch.setattr(ppo, "save_state", real_save)
+    resumed = ppo.run(config, Registry(tmp_path / "r2"))
+
+    whole, killed = read_metrics(tmp_path / "whole"), read_metrics(tmp_path / "killed")
+    step2 = [m for m in whole if m["step"] == 2 and "reward/rm" in m]
+    again = [m for m in killed if m["step"] == 2 and "reward/rm" in m]
+    for key in ("reward/rm", "kl/mean", "ppo/policy_loss", "ppo/value_loss"):
+        assert again[-1][key] == pytest.approx(step2[-1][key], abs=1e-6), key
+    a, b = _weights(reference.path), _weights(resumed.path)
+    assert all(torch.allclose(a[k], b[k], atol=1e-6) for k in a)
+
+
+def test_lora_and_shared_value_head(data, tmp_path, reward_model):
+    checkpoint = ppo.run(_config(data, tmp_path, reward_model, "model.lora.r=4", "ppo.value_init=shared",
+                                 "run.max_steps=1", "optim.lr=1e-2"))
+    start, end = _weights("tiny-random"), _weights(checkpoint.path)
+    assert set(start) == set(end)  # adapters merged: a plain transformers model
+    assert any(not torch.equal(start[k], end[k]) for k in start)
+
+
+def test_every_preset_loads_and_bad_values_fail_clearly():
+    assert {"tiny", "cpu", "gpu"} <= set(preset_names("ppo"))
+    for name in preset_names("ppo"):
+        config = resolve(ppo.PPOConfig, "ppo", name)
+        assert config.ppo.ptx_coef == 0.0 and config.ppo.kl_coef > 0
+    with pytest.raises(ConfigError, match="ppo.value_init"):
+        resolve(ppo.PPOConfig, "ppo", "tiny", ["ppo.value_init=policy"])
+    with pytest.raises(ConfigError, match="minibatches"):
+        resolve(ppo.PPOConfig, "ppo", "tiny", ["run.batch_size=6", "run.micro_batch_size=2", "ppo.minibatches=4"])
+    assert ppo.stage_of(resolve(ppo.PPOConfig, "ppo", "tiny", ["ppo.ptx_coef=27.8"])) == "ppo-ptx"
+
+
+@pytest.mark.slow
+def test_two_cpu_processes_under_accelerate(data, tmp_path, reward_model):
+    demos, pretrain = data
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    args = ["train", "ppo", "--preset", "tiny", "--data", str(demos), "--reward-model", reward_model,
+            "--ptx-coef", "27.8", "--set", f"ppo.ptx_data={pretrain}", "--set", f"run.run_dir={tmp_path / 'two'}",
+            "--set", "run.max_steps=2", "--set", "ppo.gold_labeler=null"]
+    command = [sys.executable, "-m", "accelerate.commands.launch", "--cpu", "--num_processes", "2", "--num_machines",
+               "1", "--mixed_precision", "no", "--dynamo_backend", "no", "-m", "instructrl.cli", *args]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    logged = [m for m in read_metrics(tmp_path / "two") if "reward/rm" in m]
+    assert [m["step"] for m in logged] == [1, 2] and all("ppo/ptx_loss" in m for m in logged)
+    assert [c.card.stage for c in Registry().list()] == ["rm", "ppo-ptx"]
+
+
+def test_answer_masks_end_at_the_first_end_token():
+    from train.rollout import finish_samples
+
+    tok = ppo.load_tokenizer("tiny-random")
+    a, b, eos, pad = tok.convert_tokens_to_ids("a"), tok.convert_tokens_to_ids("b"), tok.eos_token_id, tok.pad_token_id
+    sequences = torch.tensor([[pad, a, b, eos, a, a], [a, a, b, b, b, b]])
+    samples = finish_samples(tok, sequences, torch.tensor([[0, 1], [1, 1]]), prompt_length=2)
+    assert samples.response_mask.tolist() == [[1, 1, 0, 0], [1, 1, 1, 1]]  # the end token is an action too
+    assert samples.ended.tolist() == [True, False] and samples.texts == ("b", "bbbb")
+    assert samples.sequences[0, 4:].tolist() == [pad, pad]  # whatever followed the end is padding
+    assert samples.position_ids.tolist() == [[0, 0, 1, 2, 2, 2], [0, 1, 2, 3, 4, 5]]
+
+
+def test_data_position_is_the_step():
+    prompts = list(range(20))
+    first = [ppo.step_prompts(prompts, s, 8, seed=3) for s in range(4)]
+    assert first == [ppo.step_prompts(prompts, s, 8, seed=3) for s in range(4)]  # a pure function of the step
+    assert sorted(first[0] + first[1]) == sorted(set(first[0] + first[1]))  # no repeats within a pass
+    assert first[2] != first[0]  # a new pass reshuffles
+
+
+def test_policy_ema_tracks_trainable_weights_and_is_what_gets_released():
+    layer = torch.nn.Linear(2, 1, bias=False)
+    layer.weight.data.zero_()
+    frozen = torch.nn.Linear(2, 1).requires_grad_(False)
+    ema = ppo.PolicyEMA(torch.nn.Sequential(layer, frozen), decay=0.992)
+    assert set(ema.average) == {"0.weight"}  # frozen weights are their own average
+    layer.weight.data.fill_(1.0)
+    ema.update()  # decay at update 0 is (1 + 0) / (10 + 0) = 0.1: 0.1 * 0 + 0.9 * 1
+    layer.weight.data.fill_(2.0)
+    ema.update()  # decay (1 + 1) / (10 + 1) = 2/11: 2/11 * 0.9 + 9/11 * 2
+    expected = 2 / 11 * 0.9 + 9 / 11 * 2
+    assert torch.allclose(ema.average["0.weight"], torch.full((1, 2), expected))
+    ema.copy_to(torch.nn.Sequential(layer, frozen))
+    assert torch.allclose(layer.weight, torch.full((1, 2), expected))

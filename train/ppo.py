@@ -1,0 +1,633 @@
+"""Stage 3 of the recipe: PPO against the reward model, and PPO-ptx (Ouyang et al. 2022, sec. 3.5 "RL").
+
+Each step is five numbered parts (see ``train_step``):
+
+  1. generate  sample answers to a batch of prompts from the policy (KV-cache ``generate``)
+  2. score     reward-model score of each answer; log-probs of the policy and of the frozen SFT
+               model, and the critic's values, all for the sampled tokens -> a frozen ``Rollout``
+  3. rewards   RM score at the final token minus β · KL(π_RL ‖ π_SFT) per token (eq. 2)
+  4. advantages GAE (γ = 1, λ) and whitening
+  5. optimise  clipped policy loss + clipped value loss (+ γ_ptx · LM loss on pretraining text for
+               PPO-ptx, in the same optimiser step), one pass over minibatches; policy EMA update
+
+The released checkpoint is the policy's exponential moving average (decay 0.992, as in the paper).
+Every ``gold_every`` steps the policy answers a fixed set of held-out prompts greedily and both the
+reward model (proxy) and the gold labeler score them: the reward over-optimisation curve, saved as
+``overoptimisation.json`` and ``.png`` in the run folder and the checkpoint.
+
+    instructrl train ppo --preset cpu                 # PPO
+    instructrl train ppo --preset cpu --ptx-coef 27.8 # PPO-ptx
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import random
+import resource
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from instructrl.chat import format_prompt
+from instructrl.checkpoints import Card, Checkpoint, Registry
+from instructrl.config import DataConfig, ModelConfig, OptimConfig, RunConfig, check, to_dict
+from instructrl.data.loaders import fingerprint, load_records
+from instructrl.data.schemas import Demonstration, EvalItem, PretrainText
+from instructrl.errors import ConfigError, InstructrlError
+from instructrl.models.loading import load_causal_lm, load_tokenizer
+from train import rl_math
+from train.loop import RunLogger, load_state, make_optimizer, make_scheduler, save_state
+from train.rollout import (
+    ActorCritic,
+    Advantages,
+    Rollout,
+    Samples,
+    ValueHead,
+    core_model,
+    lm_token_logprobs,
+    reference_logprobs,
+    reward_scores,
+    sample,
+)
+from train.runs import announce, run_identity, write_checkpoint
+from train.tuning import count_parameters, merged, prepare_for_training
+
+STAGE = "ppo"
+CURVE_FILE = "overoptimisation"
+
+
+@dataclass
+class PPOParams:
+    reward_model: str = "rm"  # the newest reward checkpoint, or any spec RewardModel.load accepts
+    kl_coef: float = 0.02  # β, per-token KL penalty to the SFT policy (paper: 0.02)
+    adaptive_kl_target: float | None = None  # nats per answer; set to adapt β (Ziegler et al. 2019)
+    adaptive_kl_horizon: int = 10000
+    kl_budget: float | None = None  # nats per answer this preset is expected to stay within (reported)
+    clip: float = 0.2  # ε of the clipped surrogate
+    value_clip: float = 0.2
+    value_coef: float = 0.5
+    gamma: float = 1.0
+    lam: float = 0.95
+    ppo_epochs: int = 1  # passes over each rollout batch (paper: 1)
+    minibatches: int = 1  # optimiser steps per pass (paper: 8)
+    temperature: float = 1.0
+    max_new_tokens: int = 64
+    max_prompt_tokens: int = 192
+    no_eos_penalty: float = 1.0  # subtracted from the RM score of answers cut off at max_new_tokens
+    reuse_forward: bool = True  # one pass, one minibatch: the first training forward gives π_old and V_old
+    ema: float = 0.992  # policy EMA decay; the EMA is the released checkpoint
+    value_init: str = "rm"  # "rm": critic = a copy of the reward model (paper); "shared": head on the policy
+    ptx_coef: float = 0.0  # γ of PPO-ptx (paper: 27.8); 0 = plain PPO
+    ptx_per_episode: int = 8  # pretraining sequences per RL episode (paper: 8)
+    ptx_data: str = "builtin-pretrain"
+    ptx_max_length: int = 128  # tokens per pretraining sequence
+    gold_every: int = 10  # steps between over-optimisation measurements (0 = only at start and end)
+    gold_prompts: int = 32  # held-out (validation) prompts for that curve
+    gold_labeler: str | None = "gold"  # None: proxy reward only
+    ptx_eval_docs: int = 32  # held-out pretraining documents for the alignment-tax loss
+
+    def __post_init__(self) -> None:
+        check(self.kl_coef >= 0, "ppo.kl_coef", self.kl_coef, "0 or more")
+        check(0 < self.clip < 1 and self.value_clip > 0, "ppo.clip", self.clip, "a value in (0, 1)")
+        check(0 <= self.gamma <= 1 and 0 <= self.lam <= 1, "ppo.lam", self.lam, "gamma and lam in [0, 1]")
+        check(self.ppo_epochs >= 1 and self.minibatches >= 1, "ppo.minibatches", self.minibatches, "1 or more")
+        check(self.temperature > 0, "ppo.temperature", self.temperature, "a positive sampling temperature")
+        check(self.max_new_tokens >= 1, "ppo.max_new_tokens", self.max_new_tokens, "1 or more")
+        check(0 <= self.ema < 1, "ppo.ema", self.ema, "a decay in [0, 1)")
+        check(self.value_init in ("rm", "shared"), "ppo.value_init", self.value_init, "rm or shared")
+        check(self.ptx_coef >= 0, "ppo.ptx_coef", self.ptx_coef, "0 (PPO) or more (PPO-ptx; paper 27.8)")
+        check(self.ptx_per_episode >= 0, "ppo.ptx_per_episode", self.ptx_per_episode, "0 or more")
+        check(self.gold_every >= 0 and self.gold_prompts >= 0, "ppo.gold_every", self.gold_every, "0 or more")
+        check(self.adaptive_kl_target is None or self.adaptive_kl_target > 0, "ppo.adaptive_kl_target",
+               self.adaptive_kl_target, "a positive KL in nats, or null")
+
+
+@dataclass
+class PPOConfig:
+    model: ModelConfig = field(default_factory=lambda: ModelConfig(name="sft"))
+    data: DataConfig = field(default_factory=DataConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    run: RunConfig = field(default_factory=RunConfig)
+    ppo: PPOParams = field(default_factory=PPOParams)
+
+    def __post_init__(self) -> None:
+        if self.run.batch_size % self.ppo.minibatches:
+            raise ConfigError(f"run.batch_size {self.run.batch_size} does not split into ppo.minibatches "
+                              f"{self.ppo.minibatches}", "make run.batch_size a multiple of ppo.minibatches")
+
+
+CONFIG = PPOConfig
+SHORTCUTS = {"model": "model.name", "reward_model": "ppo.reward_model", "data": "data.train",
+             "output": "run.output", "max_steps": "run.max_steps", "lr": "optim.lr", "lora_r": "model.lora.r",
+             "ptx_coef": "ppo.ptx_coef", "kl_coef": "ppo.kl_coef", "ptx_data": "ppo.ptx_data"}
+
+
+def stage_of(config: PPOConfig) -> str:
+    return "ppo-ptx" if config.ppo.ptx_coef > 0 else "ppo"
+
+
+# ---- models ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Models:
+    actor_critic: ActorCritic
+    ref: nn.Module | None  # None: the policy with LoRA adapters switched off is the reference
+    reward: Any  # instructrl.models.reward.RewardModel, frozen
+    tokenizer: Any
+
+
+def build_models(config: PPOConfig) -> Models:
+    from instructrl.models.reward import RewardModel
+
+    tokenizer = load_tokenizer(config.model.name)
+    sft = load_causal_lm(config.model.name, config.model.dtype)  # dropout stays off (paper: no dropout in RL)
+    lora = config.model.lora.r > 0
+    ref = None if lora else _frozen(copy.deepcopy(sft))
+    policy = prepare_for_training(sft, config.model)
+    reward = RewardModel.load(config.ppo.reward_model, config.model.dtype)
+    _frozen(reward)
+    if config.ppo.value_init == "rm":
+        if len(reward.tokenizer) != len(tokenizer) or reward.tokenizer.pad_token_id != tokenizer.pad_token_id:
+            raise ConfigError(f"reward model {config.ppo.reward_model!r} has a different tokenizer from the policy, "
+                              "so it cannot start the critic", "set ppo.value_init=shared")
+        critic_lm = prepare_for_training(copy.deepcopy(reward.model).requires_grad_(True), config.model)
+        head = core_model(critic_lm).score
+        head.requires_grad_(True)  # LoRA freezes everything else; the value head always trains
+        critic = ValueHead(core_model(critic_lm).base_model, head)
+    else:
+        hidden = core_model(policy).config.hidden_size
+        head = nn.Linear(hidden, 1)
+        nn.init.zeros_(head.weight)
+        nn.init.zeros_(head.bias)
+        critic = ValueHead(None, head)
+    return Models(ActorCritic(policy, critic, config.ppo.temperature), ref, reward, tokenizer)
+
+
+def _frozen(module: nn.Module) -> nn.Module:
+    module.eval()
+    module.requires_grad_(False)
+    return module
+
+
+# ---- data --------------------------------------------------------------------------------------
+
+
+def prompt_order(count: int, seed: int, epoch: int) -> list[int]:
+    """The prompts of one pass in an order fixed by (seed, epoch): a resumed run sees the same ones."""
+    order = list(range(count))
+    random.Random(seed * 1_000_003 + epoch).shuffle(order)
+    return order
+
+
+def step_prompts(prompts: list, step: int, batch: int, seed: int) -> list:
+    """The ``batch`` prompts of optimiser step ``step`` (the data position is the step number)."""
+    per_epoch = len(prompts) // batch
+    epoch, index = divmod(step, per_epoch)
+    order = prompt_order(len(prompts), seed, epoch)
+    return [prompts[i] for i in order[index * batch:(index + 1) * batch]]
+
+
+def pretrain_chunks(tokenizer, docs: list[PretrainText], length: int) -> list[list[int]]:
+    """Each document cut into pieces of at most ``length`` tokens, end token appended to its last piece."""
+    chunks = []
+    for doc in docs:
+        ids = tokenizer(doc.text, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
+        chunks.extend(ids[i:i + length] for i in range(0, len(ids), length) if len(ids[i:i + length]) > 1)
+    return chunks
+
+
+def pad_right(rows: list[list[int]], pad_id: int, device) -> tuple[torch.Tensor, torch.Tensor]:
+    width = max(len(r) for r in rows)
+    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(rows), width), dtype=torch.long)
+    for i, r in enumerate(rows):
+        ids[i, :len(r)] = torch.tensor(r)
+        mask[i, :len(r)] = 1
+    return ids.to(device), mask.to(device)
+
+
+def ptx_batch(chunks: list[list[int]], step: int, count: int, seed: int, pad_id: int, device):
+    """The pretraining sequences of step ``step`` (a fixed function of step and seed) or None."""
+    if not chunks or count == 0:
+        return None
+    rng = random.Random(seed * 7_919 + step)
+    return pad_right([chunks[rng.randrange(len(chunks))] for _ in range(count)], pad_id, device)
+
+
+# ---- the five steps ----------------------------------------------------------------------------
+
+
+def generate(models: Models, prompts: list, params: PPOParams, policy: nn.Module) -> Samples:
+    """Step 1: sample one answer per prompt at the training temperature."""
+    texts = [format_prompt(models.tokenizer, p) for p in prompts]
+    return sample(policy, models.tokenizer, texts, params.max_prompt_tokens,
+                  params.max_new_tokens, params.temperature)
+
+
+def reuses_first_forward(params: PPOParams) -> bool:
+    """With one pass over one minibatch, the first optimisation forward runs on the rollout policy's own
+    weights, so its detached outputs are π_old and V_old: step 2 then skips a second policy and critic pass."""
+    return params.reuse_forward and params.ppo_epochs == 1 and params.minibatches == 1
+
+
+def score(models: Models, prompts: list, samples: Samples, params: PPOParams, module: nn.Module,
+          ptx: tuple[torch.Tensor, torch.Tensor] | None = None) -> tuple[Rollout, dict[str, torch.Tensor] | None]:
+    """Step 2: RM scores, the policy's and the SFT model's log-probs and the critic's values.
+
+    Returns the rollout and, when the first forward is reused, that forward's live outputs (with graph)."""
+    scores, raw = reward_scores(models.reward, prompts, samples.texts, samples.ended, params.no_eos_penalty)
+    ref = reference_logprobs(models.ref, models.actor_critic.policy, samples, params.temperature)
+    live = reuses_first_forward(params)
+    with torch.enable_grad() if live else torch.no_grad():
+        out = module(samples.sequences, samples.attention_mask, samples.position_ids, samples.prompt_length,
+                     *(ptx if live and ptx is not None else (None, None)))
+    mask = samples.response_mask
+    rollout = Rollout(samples, out["logprobs"].detach() * mask, ref * mask, out["values"].detach() * mask,
+                      scores.to(mask.device), raw.to(mask.device))
+    return rollout, (out if live else None)
+
+
+def compute_advantages(rollout: Rollout, params: PPOParams, kl_coef: float) -> Advantages:
+    """Steps 3 and 4: KL-penalised per-token rewards, then GAE and whitening."""
+    rewards, kl = rl_math.kl_penalised_rewards(rollout.scores, rollout.logprobs, rollout.ref_logprobs,
+                                               rollout.mask, kl_coef)
+    advantages, returns = rl_math.gae(rewards, rollout.values, rollout.mask, params.gamma, params.lam)
+    return Advantages(rewards, kl, rl_math.whiten(advantages, rollout.mask), returns)
+
+
+def optimise(module: nn.Module, optimizer, scheduler, accelerator, rollout: Rollout, adv: Advantages,
+             params: PPOParams, optim: OptimConfig, ptx: tuple[torch.Tensor, torch.Tensor] | None,
+             on_step=None, live: dict[str, torch.Tensor] | None = None) -> dict[str, float]:
+    """Step 5: ``ppo_epochs`` passes over ``minibatches`` minibatches; each optimiser step also takes
+    its share of the ptx sequences (PPO-ptx: gradients of both terms in the same step). ``live``: step 2's
+    forward outputs, used as the first minibatch's forward (see ``reuses_first_forward``)."""
+    samples, rows = rollout.samples, rollout.mask.shape[0]
+    trainable = [p for p in module.parameters() if p.requires_grad]
+    totals: dict[str, float] = {}
+    count = 0
+    for _ in range(params.ppo_epochs):
+        for part in torch.arange(rows).chunk(params.minibatches):
+            ptx_part = None
+            if ptx is not None:  # this optimiser step's share of the pretraining sequences
+                ptx_rows = torch.arange(ptx[0].shape[0])
+                ptx_rows = ptx_rows[ptx_rows % params.minibatches == count % params.minibatches]
+                ptx_part = (ptx[0][ptx_rows], ptx[1][ptx_rows]) if len(ptx_rows) else None
+            if live is not None and count == 0:
+                out = live
+            else:
+                out = module(samples.sequences[part], samples.attention_mask[part], samples.position_ids[part],
+                             samples.prompt_length, *(ptx_part or (None, None)))
+            mask = rollout.mask[part]
+            pg, stats = rl_math.policy_loss(out["logprobs"], rollout.logprobs[part], adv.advantages[part], mask,
+                                            params.clip)
+            vf, vf_clip = rl_math.value_loss(out["values"], rollout.values[part], adv.returns[part], mask,
+                                             params.value_clip)
+            lm = rl_math.ptx_loss(out["ptx_logprobs"], ptx_part[1][:, 1:]) if ptx_part is not None else None
+            loss = rl_math.ppo_objective(pg, vf, lm, params.value_coef, params.ptx_coef)
+            accelerator.backward(loss)
+            grad_norm = accelerator.clip_grad_norm_(trainable, optim.max_grad_norm)
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
+            if on_step is not None:
+                on_step()
+            metrics = {"policy_loss": pg, "value_loss": vf, "clip_fraction": stats["clip_fraction"],
+                       "approx_kl": stats["approx_kl"], "value_clip_fraction": vf_clip,
+                       "entropy": rl_math.masked_mean(out["entropy"], mask), "grad_norm": grad_norm,
+                       "explained_variance": rl_math.explained_variance(out["values"].detach(), adv.returns[part], mask)}
+            if lm is not None:
+                metrics["ptx_loss"] = lm
+            for key, value in metrics.items():
+                totals[key] = totals.get(key, 0.0) + float(torch.as_tensor(value).detach())
+            count += 1
+    return {k: v / count for k, v in totals.items()}
+
+
+def train_step(step: int, prompts: list, models: Models, module: nn.Module, optimizer, scheduler, accelerator,
+               config: PPOConfig, kl_coef: float, ptx, on_step) -> tuple[dict[str, float], Rollout]:
+    """One PPO step, numbered as in the paper's loop; returns its metrics and the rollout."""
+    params = config.ppo
+    policy = accelerator.unwrap_model(module).policy
+    timer = time.perf_counter()
+    samples = generate(models, prompts, params, policy)  # 1. generate
+    t_generate = time.perf_counter() - timer
+    timer = time.perf_counter()
+    module.train()  # dropout is off in the model config; train mode only matters for DDP bookkeeping
+    rollout, live = score(models, prompts, samples, params, module, ptx)  # 2. score
+    t_score = time.perf_counter() - timer
+    timer = time.perf_counter()
+    adv = compute_advantages(rollout, params, kl_coef)  # 3. rewards, 4. advantages
+    stats = optimise(module, optimizer, scheduler, accelerator, rollout, adv, params, config.optim, ptx, on_step,
+                     live)  # 5. optimise
+    t_optimise = time.perf_counter() - timer
+    mask = rollout.mask
+    sequence_kl = (adv.kl * mask).sum(dim=1)
+    metrics = {"reward/rm": float(rollout.rm_scores.mean()), "reward/score": float(rollout.scores.mean()),
+               "reward/total": float((adv.rewards * mask).sum(dim=1).mean()),
+               "kl/mean": float(sequence_kl.mean()), "kl/negative_fraction": float((sequence_kl < 0).float().mean()),
+               "kl/coef": kl_coef, "response/length": float(mask.sum(dim=1).mean()),
+               "response/ended": float(samples.ended.float().mean()),
+               "time/generate": t_generate, "time/score": t_score, "time/optimise": t_optimise,
+               **{f"ppo/{k}": v for k, v in stats.items()}}
+    return metrics, rollout
+
+
+# ---- over-optimisation curve and alignment tax -------------------------------------------------
+
+
+@torch.no_grad()
+def measure_gold(policy: nn.Module, models: Models, items: list[EvalItem], params: PPOParams, labeler) -> dict[str, float]:
+    """Greedy answers to the fixed held-out prompts: mean proxy (RM) reward and mean gold score."""
+    if not items:
+        return {}
+    texts = [format_prompt(models.tokenizer, i.prompt) for i in items]
+    answers: list[str] = []
+    for start in range(0, len(texts), 16):
+        answers.extend(sample(policy, models.tokenizer, texts[start:start + 16], params.max_prompt_tokens,
+                              params.max_new_tokens, 0.0).texts)
+    proxy = models.reward.score([i.prompt for i in items], [a or " " for a in answers])
+    out = {"proxy": sum(proxy) / len(proxy)}
+    if labeler is not None:
+        gold = [labeler.score(item, answer) for item, answer in zip(items, answers)]
+        out["gold"] = sum(gold) / len(gold)
+    return out
+
+
+@torch.no_grad()
+def pretrain_loss(policy: nn.Module, chunks: list[list[int]], pad_id: int, batch: int = 8) -> float | None:
+    """Mean NLL per token of held-out pretraining text: the alignment tax shows as its rise over SFT."""
+    if not chunks:
+        return None
+    device = next(policy.parameters()).device
+    total, tokens = 0.0, 0
+    for start in range(0, len(chunks), batch):
+        ids, mask = pad_right(chunks[start:start + batch], pad_id, device)
+        logprobs = lm_token_logprobs(policy, ids, mask)
+        total -= float((logprobs * mask[:, 1:]).sum())
+        tokens += int(mask[:, 1:].sum())
+    return total / max(tokens, 1)
+
+
+def draw_curve(points: list[dict[str, float]], path: Path) -> None:
+    """Proxy vs gold reward against √KL and against step (Gao et al. 2022 plot both)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for ax, x_key, label in ((axes[0], "sqrt_kl", "√KL(π_RL ‖ π_SFT), nats"), (axes[1], "step", "PPO step")):
+        xs = [p[x_key] for p in points]
+        ax.plot(xs, [p["proxy"] for p in points], "o-", label="proxy (reward model)")
+        if all("gold" in p for p in points):
+            twin = ax.twinx()
+            twin.plot(xs, [p["gold"] for p in points], "s--", color="tab:orange", label="gold labeler")
+            twin.set_ylabel("gold score")
+            twin.legend(loc="lower right")
+        ax.set_xlabel(label)
+        ax.set_ylabel("proxy reward")
+        ax.legend(loc="upper left")
+    fig.suptitle("Reward over-optimisation: proxy vs gold on held-out prompts")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def write_curve(points: list[dict[str, float]], folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{CURVE_FILE}.json").write_text(json.dumps(points, indent=1))
+    if points:
+        draw_curve(points, folder / f"{CURVE_FILE}.png")
+
+
+# ---- the stage ---------------------------------------------------------------------------------
+
+
+class PolicyEMA:
+    """Exponential moving average of the policy's trainable weights (the whole policy with a full
+    fine-tune, the adapters with LoRA): frozen weights equal their average."""
+
+    def __init__(self, policy: nn.Module, decay: float):
+        self.decay, self.updates = decay, 0
+        self.params = {n: p for n, p in policy.named_parameters() if p.requires_grad}
+        self.average = {n: p.detach().clone() for n, p in self.params.items()}
+
+    def update(self) -> None:
+        decay = rl_math.ema_decay(self.updates, self.decay)
+        for name, param in self.params.items():
+            rl_math.ema_update(self.average[name], param, decay)
+        self.updates += 1
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"average": self.average, "updates": self.updates}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.updates = state["updates"]
+        for name, value in state["average"].items():
+            self.average[name].copy_(value)
+
+    def copy_to(self, policy: nn.Module) -> None:
+        named = dict(policy.named_parameters())
+        with torch.no_grad():
+            for name, value in self.average.items():
+                named[name].copy_(value)
+
+
+def run(config: PPOConfig, registry: Registry | None = None) -> Checkpoint:
+    """Train with PPO (PPO-ptx when ptx_coef > 0) and write the EMA policy; resumes an interrupted run."""
+    from accelerate import Accelerator
+
+    registry = registry or Registry()
+    started = time.perf_counter()
+    if config.run.threads:
+        torch.set_num_threads(config.run.threads)
+    torch.manual_seed(config.run.seed)
+    params, stage = config.ppo, stage_of(config)
+
+    train_set = load_records(config.data.train, Demonstration, split="train", limit=config.data.limit)
+    prompts = [d.prompt for d in train_set.records]
+    held_out = load_records(config.data.validation or config.data.train, Demonstration,
+                            split=None if config.data.validation else "validation")
+    gold_items = [EvalItem.from_demonstration(d) for d in held_out.records[:params.gold_prompts]]
+    ptx_train, ptx_eval = _pretrain_sets(params)
+    data_fp = fingerprint([*train_set.records, *ptx_train])
+    identity = run_identity(stage, config, data_fp)
+    if (done := registry.find(identity.name)) is not None:
+        print(f"{identity.name} is already trained: {done.path}")
+        return done
+
+    accelerator = Accelerator(cpu=not torch.cuda.is_available())
+    world, rank = accelerator.num_processes, accelerator.process_index
+    if config.run.batch_size % world or (config.run.batch_size // world) % params.minibatches:
+        raise ConfigError(f"run.batch_size {config.run.batch_size} does not split over {world} processes and "
+                          f"{params.minibatches} minibatches", "make it a multiple of processes x minibatches")
+    if len(prompts) < config.run.batch_size:
+        raise ConfigError(f"{len(prompts)} prompts are fewer than one batch of {config.run.batch_size}",
+                          "use more data or a smaller run.batch_size")
+    models = build_models(config)
+    tokenizer = models.tokenizer
+    device = accelerator.device
+    for part in (models.actor_critic, models.ref, models.reward):
+        if part is not None:
+            part.to(device)
+    ptx_chunks = pretrain_chunks(tokenizer, ptx_train, params.ptx_max_length) if params.ptx_coef > 0 else []
+    eval_chunks = pretrain_chunks(tokenizer, ptx_eval, params.ptx_max_length)
+    labeler = _gold_labeler(params) if accelerator.is_main_process else None
+
+    total = config.run.max_steps or max(1, math.ceil(config.run.epochs * len(prompts) / config.run.batch_size))
+    optimise_steps = total * params.ppo_epochs * params.minibatches
+    module = models.actor_critic
+    optimizer = make_optimizer(list(module.parameters()), config.optim)
+    scheduler = make_scheduler(optimizer, config.optim, optimise_steps)
+    ema = PolicyEMA(module.policy, params.ema)
+    step, kl_coef, curve, start_stats = 0, params.kl_coef, [], {}
+    if config.run.resume and (saved := load_state(identity.run_dir, module)) is not None:
+        optimizer.load_state_dict(saved["optimizer"])
+        scheduler.load_state_dict(saved["scheduler"])
+        ema.load_state_dict(saved["ema"])
+        step, kl_coef, curve, start_stats = saved["step"], saved["kl_coef"], saved["curve"], saved["start"]
+        if accelerator.is_main_process:
+            print(f"[{stage}] resumed at step {step}")
+    trainable, n_total = count_parameters(module)
+    announce(stage, identity, [
+        f"{len(prompts)} training prompts from {config.data.train}; {len(gold_items)} held-out prompts for the gold curve",
+        f"policy {config.model.name}, reward model {params.reward_model}, critic from {params.value_init}; "
+        f"{trainable / 1e6:.1f}M of {n_total / 1e6:.1f}M parameters trained",
+        f"{total} steps x {config.run.batch_size} episodes over {world} process(es); β = {params.kl_coef}"
+        + (f"; ptx γ = {params.ptx_coef}, {len(ptx_chunks)} pretraining sequences" if params.ptx_coef > 0 else ""),
+    ])
+    wrapped, optimizer = accelerator.prepare(module, optimizer)
+    logger = RunLogger(identity.run_dir, enabled=accelerator.is_main_process)
+    per_process = config.run.batch_size // world
+    ptx_count = params.ptx_per_episode * per_process if params.ptx_coef > 0 else 0
+
+    def checkpoint_curve(at: int, kl: float) -> None:
+        if accelerator.is_main_process:
+            point = {"step": at, "kl": kl, "sqrt_kl": math.sqrt(max(kl, 0.0)),
+                     **measure_gold(module.policy, models, gold_items, params, labeler)}
+            curve.append(point)
+            logger.log(at, {f"gold_curve/{k}": v for k, v in point.items() if k != "step"})
+            write_curve(curve, identity.run_dir)
+        accelerator.wait_for_everyone()
+
+    if step == 0:
+        start_stats = {"pretrain_loss": pretrain_loss(module.policy, eval_chunks, tokenizer.pad_token_id)}
+        checkpoint_curve(0, 0.0)
+    last_kl, metrics = 0.0, {}
+    while step < total:
+        batch = step_prompts(prompts, step, config.run.batch_size, config.run.seed)[rank::world]
+        ptx = ptx_batch(ptx_chunks, step * world + rank, ptx_count, config.run.seed, tokenizer.pad_token_id, device)
+        metrics, _ = train_step(step, batch, models, wrapped, optimizer, scheduler, accelerator, config, kl_coef,
+                                ptx, ema.update)
+        metrics = _mean_over_processes(accelerator, metrics)
+        last_kl = metrics["kl/mean"]
+        if params.adaptive_kl_target:
+            kl_coef = rl_math.adaptive_kl_coef(kl_coef, last_kl, params.adaptive_kl_target,
+                                               params.adaptive_kl_horizon, config.run.batch_size)
+        step += 1
+        metrics["lr"] = scheduler.get_last_lr()[0]
+        if step % config.run.log_every == 0 or step == total:
+            logger.log(step, metrics)
+            if accelerator.is_main_process:
+                print(_progress_line(stage, step, total, metrics), flush=True)
+        if (params.gold_every and step % params.gold_every == 0) or step == total:
+            checkpoint_curve(step, last_kl)
+        if step % config.run.save_every == 0 or step == total:
+            accelerator.wait_for_everyone()
+            if accelerator.is_main_process:
+                save_state(identity.run_dir, module, {
+                    "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "ema": ema.state_dict(),
+                    "kl_coef": kl_coef, "curve": curve, "start": start_stats}, step)
+            accelerator.wait_for_everyone()
+    logger.close()
+
+    # the released model: the EMA of the policy, adapters merged into a plain transformers model
+    ema.copy_to(module.policy)
+    final = merged(module.policy).eval()
+    end_pretrain = pretrain_loss(final, eval_chunks, tokenizer.pad_token_id)
+    peak_mb = _peak_memory_mb()
+    summary = {"steps": step, "reward_rm": metrics.get("reward/rm"), "kl": last_kl, "kl_coef": kl_coef,
+               "kl_budget": params.kl_budget, "pretrain_loss_sft": start_stats.get("pretrain_loss"),
+               "pretrain_loss": end_pretrain, "peak_memory_mb": peak_mb,
+               **{f"{k}_start": v for k, v in (curve[0].items() if curve else []) if k in ("proxy", "gold")},
+               **{f"{k}_end": v for k, v in (curve[-1].items() if curve else []) if k in ("proxy", "gold")}}
+    card = Card(name=identity.name, stage=stage, parent=config.model.name, base_model=_base_model(registry, config),
+                config=to_dict(config), data_fingerprint=data_fp, metrics=summary,
+                wall_time_s=round(time.perf_counter() - started, 1))
+
+    def save(folder: Path) -> None:
+        final.save_pretrained(folder)
+        tokenizer.save_pretrained(folder)
+        write_curve(curve, folder)
+
+    checkpoint = write_checkpoint(registry, card, save)
+    if accelerator.is_main_process:
+        over = f" (over the preset's budget of {params.kl_budget})" if params.kl_budget and last_kl > params.kl_budget else ""
+        print(f"[{stage}] wrote {checkpoint.path}: KL {last_kl:.2f} nats{over}; peak memory {peak_mb:.0f} MB; "
+              f"held-out pretraining loss {_fmt(start_stats.get('pretrain_loss'))} -> {_fmt(end_pretrain)}")
+    return checkpoint
+
+
+# ---- helpers -----------------------------------------------------------------------------------
+
+
+def _pretrain_sets(params: PPOParams) -> tuple[list[PretrainText], list[PretrainText]]:
+    """Training documents for the ptx term (only for PPO-ptx) and held-out ones for the alignment tax
+    (also for plain PPO when the corpus is available, so both stages report the same measurement)."""
+    try:
+        train = load_records(params.ptx_data, PretrainText, split="train").records if params.ptx_coef > 0 else []
+        held_out = load_records(params.ptx_data, PretrainText, split="validation", limit=params.ptx_eval_docs).records
+    except InstructrlError:
+        if params.ptx_coef > 0:
+            raise
+        return [], []  # plain PPO without the corpus: no alignment-tax measurement
+    if params.ptx_coef > 0 and not train:
+        raise ConfigError(f"ppo.ptx_data {params.ptx_data!r} has no training documents",
+                          "point ppo.ptx_data at a corpus of {'text': ...} rows")
+    return train, held_out
+
+
+def _gold_labeler(params: PPOParams):
+    if not params.gold_labeler or not params.gold_prompts:
+        return None
+    from instructrl.labelers import get_labeler
+
+    return get_labeler(params.gold_labeler)
+
+
+def _mean_over_processes(accelerator, metrics: dict[str, float]) -> dict[str, float]:
+    if accelerator.num_processes == 1:
+        return metrics
+    keys = sorted(metrics)
+    values = accelerator.reduce(torch.tensor([metrics[k] for k in keys], device=accelerator.device), "mean")
+    return dict(zip(keys, values.tolist()))
+
+
+def _base_model(registry: Registry, config: PPOConfig) -> str:
+    parent = registry.find(config.model.name)
+    return (parent.card.base_model or parent.name) if parent is not None else config.model.name
+
+
+def _peak_memory_mb() -> float:
+    if torch.cuda.is_available():
+        return torch.cuda.max_memory_allocated() / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+
+
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.4f}"
+
+
+def _progress_line(stage: str, step: int, total: int, m: dict[str, float]) -> str:
+    line = (f"[{stage}] step {step}/{total} rm {m['reward/rm']:+.3f} kl {m['kl/mean']:+.3f} "
+            f"entropy {m['ppo/entropy']:.2f} clip {m['ppo/clip_fraction']:.3f} vloss {m['ppo/value_loss']:.3f} "
+            f"ev {m['ppo/explained_variance']:+.2f} len {m['response/length']:.0f} "
+            f"time gen/score/opt {m['time/generate']:.1f}/{m['time/score']:.1f}/{m['time/optimise']:.1f}s")
+    return line + (f" ptx {m['ppo/ptx_loss']:.3f}" if "ppo/ptx_loss" in m else "")

@@ -1,0 +1,197 @@
+"""Experience for PPO: the frozen ``Rollout`` that carries one batch between the loop's steps, the
+actor-critic module whose single forward pass gives log-probs, entropies, values (and the ptx
+language-modelling term), and the sampling and scoring helpers that fill a rollout.
+
+Layout: every row is ``[left-padded prompt | answer, right-padded]``. Prompts are left padded so all
+answers start at the same column P; an answer's mask covers its tokens up to and including the end
+token (the decision to stop is an action too). Position ids count real tokens only, as in generation.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from train.rl_math import entropy_from_logits
+
+
+@dataclass(frozen=True)
+class Samples:
+    """What sampling produced. B rows, P prompt columns, R answer columns."""
+
+    sequences: torch.Tensor  # [B, P + R] long: prompt (left padded) then answer (right padded)
+    attention_mask: torch.Tensor  # [B, P + R] long: 1 on real tokens
+    response_mask: torch.Tensor  # [B, R] float: 1 on answer tokens, the end token included
+    ended: torch.Tensor  # [B] bool: the answer ended with the end token (not cut at max_new_tokens)
+    prompt_length: int  # P
+    texts: tuple[str, ...]  # the answers as text, end token removed
+
+    @property
+    def position_ids(self) -> torch.Tensor:  # [B, P + R]
+        return (self.attention_mask.cumsum(dim=1) - 1).clamp(min=0)
+
+
+@dataclass(frozen=True)
+class Rollout:
+    """One batch of experience, filled by step 2 (score) and read by steps 3-5."""
+
+    samples: Samples
+    logprobs: torch.Tensor  # [B, R] log π_old(y_t | ·) at the sampling temperature
+    ref_logprobs: torch.Tensor  # [B, R] log π_SFT(y_t | ·) at the sampling temperature
+    values: torch.Tensor  # [B, R] V_old(s_t), the critic before this update
+    scores: torch.Tensor  # [B] reward-model score, minus the penalty for answers that never end
+    rm_scores: torch.Tensor  # [B] raw reward-model score
+
+    @property
+    def mask(self) -> torch.Tensor:  # [B, R]
+        return self.samples.response_mask
+
+
+@dataclass(frozen=True)
+class Advantages:
+    """Step 3 and 4's output: per-token rewards, the KL sample, advantages and returns. All [B, R]."""
+
+    rewards: torch.Tensor
+    kl: torch.Tensor
+    advantages: torch.Tensor  # whitened over the batch's answer tokens
+    returns: torch.Tensor
+
+
+# ---- the model ---------------------------------------------------------------------------------
+
+
+def core_model(lm: nn.Module) -> nn.Module:
+    """The transformers model inside a peft wrapper (LoRA layers stay injected in it)."""
+    return lm.get_base_model() if hasattr(lm, "get_base_model") else lm
+
+
+class ValueHead(nn.Module):
+    """A scalar head on a backbone's hidden states: the critic, shared with the policy or on its own
+    backbone initialised from the reward model (the paper's choice)."""
+
+    def __init__(self, backbone: nn.Module | None, head: nn.Module):
+        super().__init__()
+        self.backbone, self.head = backbone, head
+
+    def forward(self, hidden: torch.Tensor) -> torch.Tensor:
+        return self.head(hidden).squeeze(-1).float()
+
+
+class ActorCritic(nn.Module):
+    """The policy LM and its critic, trained together under one optimiser (and one DDP wrapper).
+
+    ``critic.backbone`` is None for a value head on the policy's own hidden states."""
+
+    def __init__(self, policy: nn.Module, critic: ValueHead, temperature: float):
+        super().__init__()
+        self.policy, self.critic, self.temperature = policy, critic, temperature
+
+    def forward(self, sequences: torch.Tensor, attention_mask: torch.Tensor, position_ids: torch.Tensor,
+                prompt_length: int, ptx_ids: torch.Tensor | None = None,
+                ptx_mask: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """logprobs, entropy, values: [B, R] for the answer tokens; ptx_logprobs [N, L-1] when ptx_ids are given."""
+        hidden = policy_hidden(self.policy, sequences, attention_mask, position_ids)
+        answer_states = hidden[:, prompt_length - 1:-1]  # the state before each answer token predicts it
+        logits = core_model(self.policy).get_output_embeddings()(answer_states).float() / self.temperature
+        targets = sequences[:, prompt_length:]
+        logprobs = torch.log_softmax(logits, dim=-1).gather(-1, targets.unsqueeze(-1)).squeeze(-1)
+        with torch.no_grad():
+            entropy = entropy_from_logits(logits)
+        if self.critic.backbone is None:
+            values = self.critic(answer_states)
+        else:
+            critic_hidden = self.critic.backbone(input_ids=sequences, attention_mask=attention_mask,
+                                                 position_ids=position_ids).last_hidden_state
+            values = self.critic(critic_hidden[:, prompt_length - 1:-1])
+        out = {"logprobs": logprobs, "entropy": entropy, "values": values}
+        if ptx_ids is not None:
+            out["ptx_logprobs"] = lm_token_logprobs(self.policy, ptx_ids, ptx_mask)
+        return out
+
+
+def policy_hidden(lm: nn.Module, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+                  position_ids: torch.Tensor | None = None) -> torch.Tensor:
+    """Final hidden states [B, T, H]; the vocabulary head is applied by callers only where needed."""
+    core = core_model(lm)
+    return core.base_model(input_ids=input_ids, attention_mask=attention_mask,
+                           position_ids=position_ids).last_hidden_state
+
+
+def lm_token_logprobs(lm: nn.Module, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    """log p(x_t | x_<t) for t ≥ 1 of right-padded text: [N, L] -> [N, L-1] (temperature 1)."""
+    hidden = policy_hidden(lm, input_ids, attention_mask)
+    logits = core_model(lm).get_output_embeddings()(hidden[:, :-1]).float()
+    return torch.log_softmax(logits, dim=-1).gather(-1, input_ids[:, 1:].unsqueeze(-1)).squeeze(-1)
+
+
+@torch.no_grad()
+def reference_logprobs(ref: nn.Module | None, policy: nn.Module, samples: Samples, temperature: float) -> torch.Tensor:
+    """log π_SFT of the answer tokens [B, R]. With LoRA (``ref`` None) the SFT model is the policy with its
+    adapters switched off: no second copy of the weights and no second model in memory."""
+    lm = ref if ref is not None else policy
+    switch_off = lm.disable_adapter() if ref is None and hasattr(lm, "disable_adapter") else contextlib.nullcontext()
+    with switch_off:
+        hidden = policy_hidden(lm, samples.sequences, samples.attention_mask, samples.position_ids)
+        logits = core_model(lm).get_output_embeddings()(hidden[:, samples.prompt_length - 1:-1]).float() / temperature
+    return torch.log_softmax(logits, dim=-1).gather(-1, samples.sequences[:, samples.prompt_length:].unsqueeze(-1)).squeeze(-1)
+
+
+# ---- sampling ----------------------------------------------------------------------------------
+
+
+def encode_prompts(tokenizer, texts: Sequence[str], max_prompt_tokens: int, device) -> dict[str, torch.Tensor]:
+    """Left-padded prompt batch; an over-long prompt keeps its end (the question is at the end)."""
+    tokenizer.padding_side, tokenizer.truncation_side = "left", "left"
+    return tokenizer(list(texts), return_tensors="pt", padding=True, truncation=True, max_length=max_prompt_tokens,
+                     add_special_tokens=False).to(device)
+
+
+@torch.no_grad()
+def sample(lm: nn.Module, tokenizer, prompt_texts: Sequence[str], max_prompt_tokens: int, max_new_tokens: int,
+           temperature: float) -> Samples:
+    """Sample answers with the KV cache (``generate``); temperature 0 is greedy."""
+    from transformers import GenerationConfig
+
+    was_training = lm.training
+    lm.eval()  # dropout off while sampling
+    enc = encode_prompts(tokenizer, prompt_texts, max_prompt_tokens, next(lm.parameters()).device)
+    greedy = temperature <= 0
+    config = GenerationConfig(max_new_tokens=max_new_tokens, do_sample=not greedy, use_cache=True,
+                              temperature=None if greedy else temperature, top_k=None if greedy else 0,
+                              top_p=None if greedy else 1.0, pad_token_id=tokenizer.pad_token_id,
+                              eos_token_id=tokenizer.eos_token_id)
+    out = lm.generate(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"], generation_config=config)
+    lm.train(was_training)
+    prompt_length = enc["input_ids"].shape[1]
+    return finish_samples(tokenizer, out, enc["attention_mask"], prompt_length)
+
+
+def finish_samples(tokenizer, sequences: torch.Tensor, prompt_mask: torch.Tensor, prompt_length: int) -> Samples:
+    """Masks and texts for generated ``sequences`` [B, P + R]: an answer runs to its first end token."""
+    answer = sequences[:, prompt_length:]
+    is_end = answer == tokenizer.eos_token_id
+    ended = is_end.any(dim=1)
+    # tokens after the first end token are padding: cumulative count of end tokens strictly before t
+    before = torch.cumsum(is_end.long(), dim=1) - is_end.long()
+    response_mask = (before == 0).float()
+    answer = torch.where(response_mask.bool(), answer, torch.full_like(answer, tokenizer.pad_token_id))
+    sequences = torch.cat([sequences[:, :prompt_length], answer], dim=1)
+    attention_mask = torch.cat([prompt_mask.long(), response_mask.long()], dim=1)
+    texts = tuple(tokenizer.decode([t for t, keep in zip(row.tolist(), mask.tolist()) if keep
+                                    and t != tokenizer.eos_token_id], skip_special_tokens=True).strip()
+                  for row, mask in zip(answer, response_mask))
+    return Samples(sequences, attention_mask, response_mask, ended, prompt_length, texts)
+
+
+@torch.no_grad()
+def reward_scores(reward_model, prompts: Sequence, texts: Sequence[str], ended: torch.Tensor,
+                  no_eos_penalty: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """(scores for training, raw RM scores), both [B]: an answer cut off at the length limit never
+    ended, so it loses ``no_eos_penalty`` (it would otherwise be scored as if complete)."""
+    raw = torch.tensor(reward_model.score(list(prompts), [t or " " for t in texts]), dtype=torch.float32)
+    penalty = (~ended.cpu()).float() * no_eos_penalty
+    return raw - penalty, raw
