@@ -1,0 +1,83 @@
+"""``instructrl serve``: run the OpenAI-compatible server (and optionally the Gradio UI) with uvicorn."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from instructrl.errors import ConfigError
+from serve.settings import Settings, parse_proxy
+
+DEFAULTS = Settings()
+
+
+def add_verb(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", action="append", dest="models", metavar="NAME",
+                        help="a model to serve (tiny-random, smollm2-135m, a checkpoint name or stage alias, a "
+                             "directory, a .gguf file); repeat for several. Default: smollm2-135m")
+    parser.add_argument("--proxy", action="append", default=[], metavar="NAME=URL",
+                        help="serve a remote OpenAI-compatible endpoint under NAME, e.g. "
+                             "vllm=http://gpu-box:8000/v1#meta-llama/Llama-3.1-8B-Instruct (after # : the "
+                             "remote model name; default NAME)")
+    parser.add_argument("--proxy-api-key", default=None, help="bearer token sent to proxied endpoints")
+    parser.add_argument("--host", default=DEFAULTS.host,
+                        help="address to bind (default 127.0.0.1: only this machine; 0.0.0.0 exposes it)")
+    parser.add_argument("--port", type=int, default=DEFAULTS.port)
+    parser.add_argument("--api-key", action="append", dest="api_keys", default=[], metavar="KEY",
+                        help="require 'Authorization: Bearer KEY' on every route but /health (repeatable; "
+                             "the INSTRUCTRL_API_KEYS environment variable adds comma-separated keys)")
+    parser.add_argument("--votes-db", default=str(DEFAULTS.votes_db), help="SQLite file for comparisons and votes")
+    parser.add_argument("--ui", action="store_true", help="mount the Gradio chat and arena at /ui")
+    parser.add_argument("--no-registry", action="store_true",
+                        help="serve only the --model names, not every policy checkpoint in the registry")
+    parser.add_argument("--max-tokens-cap", type=int, default=DEFAULTS.max_tokens_cap)
+    parser.add_argument("--max-n", type=int, default=DEFAULTS.max_n)
+    parser.add_argument("--max-prompt-tokens", type=int, default=DEFAULTS.max_prompt_tokens)
+    parser.add_argument("--max-body-bytes", type=int, default=DEFAULTS.max_body_bytes)
+    parser.add_argument("--max-batch", type=int, default=DEFAULTS.max_batch, help="rows decoded together per model")
+    parser.add_argument("--max-queue", type=int, default=DEFAULTS.max_queue,
+                        help="waiting requests per model before answering 429")
+    parser.add_argument("--batch-wait-ms", type=float, default=DEFAULTS.batch_wait_ms)
+    parser.add_argument("--request-timeout", type=float, default=DEFAULTS.request_timeout_s, metavar="SECONDS")
+    parser.add_argument("--shutdown-timeout", type=float, default=DEFAULTS.shutdown_timeout_s, metavar="SECONDS",
+                        help="on SIGINT/SIGTERM, wait this long for in-flight requests")
+    parser.add_argument("--memory-cap-gb", type=float, default=DEFAULTS.memory_cap_gb,
+                        help="loaded model weights above this evict the least recently used model")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    parser.set_defaults(func=run)
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    keys = [*args.api_keys, *(k.strip() for k in os.environ.get("INSTRUCTRL_API_KEYS", "").split(",") if k.strip())]
+    proxies = dict(parse_proxy(text) for text in args.proxy)
+    models = tuple(args.models) if args.models else (() if proxies else DEFAULTS.models)
+    return Settings(
+        host=args.host, port=args.port, api_keys=tuple(keys), models=models, serve_registry=not args.no_registry,
+        proxies=proxies, proxy_api_key=args.proxy_api_key, votes_db=args.votes_db, ui=args.ui,
+        max_tokens_cap=args.max_tokens_cap, max_n=args.max_n, max_prompt_tokens=args.max_prompt_tokens,
+        max_body_bytes=args.max_body_bytes, max_batch=args.max_batch, max_queue=args.max_queue,
+        batch_wait_ms=args.batch_wait_ms, request_timeout_s=args.request_timeout,
+        shutdown_timeout_s=args.shutdown_timeout, memory_cap_gb=args.memory_cap_gb,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = settings_from_args(args)
+    if args.threads is not None:
+        if args.threads < 1:
+            raise ConfigError(f"--threads {args.threads} must be at least 1", "pass a positive thread count")
+        import torch
+
+        torch.set_num_threads(args.threads)
+    import uvicorn
+
+    from serve.app import create_app
+
+    app = create_app(settings)
+    where = f"http://{settings.host}:{settings.port}"
+    print(f"serving {', '.join(app.state.pool.names()) or '(no models)'} at {where}/v1"
+          f"{f' and the UI at {where}/ui' if settings.ui else ''}"
+          f"{' (API key required)' if settings.api_keys else ''}", flush=True)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info",
+                timeout_graceful_shutdown=int(settings.shutdown_timeout_s))
+    return 0

@@ -1,0 +1,251 @@
+"""The model pool: which names the server answers to, and what stands behind each.
+
+* Local models (``Settings.models`` and, when ``serve_registry`` is on, every policy checkpoint in the
+  registry) are loaded on first use, each with its own batching ``Engine``. Loaded weights are kept
+  under ``memory_cap_gb``: loading one more evicts the least recently used (its engine finishes its
+  in-flight requests first).
+* Proxy models forward to any remote OpenAI-compatible endpoint (vLLM, another instructrl) by URL;
+  ``http://host:port/v1#remote-name`` asks the remote for ``remote-name`` (default: the local name).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from instructrl.checkpoints import Registry
+from instructrl.errors import ModelError
+from instructrl.models.policy import Policy, SamplingParams
+from serve.engine import Engine, EngineStats, Event
+from serve.settings import Settings
+
+
+class UnknownModel(ModelError):
+    """A name the server does not serve (HTTP 404)."""
+
+
+class ProxyError(Exception):
+    """The remote endpoint could not be reached or answered with an error."""
+
+    def __init__(self, message: str, status: int = 502, body: dict[str, Any] | None = None):
+        super().__init__(message)
+        self.status, self.body = status, body
+
+
+@dataclass
+class LocalModel:
+    name: str
+    policy: Policy
+    engine: Engine
+    bytes: int
+
+    @property
+    def context_length(self) -> int:
+        return int(getattr(self.policy.model.config, "max_position_embeddings", 2048) or 2048)
+
+    def encode(self, prompt, chat: bool) -> list[int]:
+        text = self.policy.format(prompt) if chat else prompt
+        ids = self.policy.tokenizer(text, add_special_tokens=False)["input_ids"]
+        return ids or [self.policy.tokenizer.eos_token_id]
+
+    def stream(self, prompt, params: SamplingParams, timeout: float, chat: bool = True) -> Iterator[Event]:
+        """Synchronous events for one request (used by the UI and comparisons)."""
+        handle = self.engine.submit(self.encode(prompt, chat), params)
+        try:
+            yield from handle.iter_events(timeout)
+        finally:
+            handle.cancel()  # no-op when finished; stops the work when the caller walks away
+
+
+class ProxyModel:
+    """A model served by a remote OpenAI-compatible endpoint."""
+
+    def __init__(self, name: str, url: str, api_key: str | None = None, timeout: float = 300.0,
+                 transport: httpx.AsyncBaseTransport | None = None,
+                 sync_transport: httpx.BaseTransport | None = None):
+        base, _, remote = url.partition("#")
+        self.name, self.base_url, self.remote_model = name, base.rstrip("/"), remote or name
+        self.timeout = timeout
+        self._headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self._transport, self._sync_transport = transport, sync_transport
+
+    def _body(self, body: dict[str, Any]) -> dict[str, Any]:
+        return {**body, "model": self.remote_model}
+
+    def _rename(self, payload: dict[str, Any]) -> dict[str, Any]:
+        if isinstance(payload, dict) and "model" in payload:
+            payload["model"] = self.name
+        return payload
+
+    async def request(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        """A non-streaming call; remote errors come back as ``ProxyError`` with the remote's status."""
+        async with httpx.AsyncClient(transport=self._transport, timeout=self.timeout) as client:
+            try:
+                response = await client.post(f"{self.base_url}{path}", json=self._body(body), headers=self._headers)
+            except httpx.HTTPError as err:
+                raise ProxyError(f"proxy model {self.name}: {self.base_url} is unreachable ({err})") from None
+        return self._rename(_json_or_error(self.name, response))
+
+    async def stream(self, path: str, body: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+        """A streaming call: each SSE ``data:`` payload, parsed, with the model renamed."""
+        async with httpx.AsyncClient(transport=self._transport, timeout=self.timeout) as client:
+            try:
+                async with client.stream("POST", f"{self.base_url}{path}", json=self._body(body),
+                                         headers=self._headers) as response:
+                    if response.status_code >= 400:
+                        await response.aread()
+                        _json_or_error(self.name, response)
+                    async for line in response.aiter_lines():
+                        payload = _sse_payload(line)
+                        if payload is not None:
+                            yield self._rename(payload)
+            except httpx.HTTPError as err:
+                raise ProxyError(f"proxy model {self.name}: {self.base_url} failed mid-request ({err})") from None
+
+    def chat_events(self, messages, params: SamplingParams, timeout: float) -> Iterator[Event]:
+        """Synchronous streamed chat (used by the UI and comparisons), as engine-style events."""
+        body = {"messages": messages, "stream": True, "max_tokens": params.max_new_tokens,
+                "temperature": params.temperature, "top_p": params.top_p, "stop": list(params.stop) or None,
+                "seed": params.seed}
+        finish = None
+        try:
+            with httpx.Client(transport=self._sync_transport, timeout=min(timeout, self.timeout)) as client, \
+                    client.stream("POST", f"{self.base_url}/chat/completions", json=self._body(body),
+                                  headers=self._headers) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    _json_or_error(self.name, response)
+                for line in response.iter_lines():
+                    payload = _sse_payload(line)
+                    if payload is None:
+                        continue
+                    if "error" in payload:
+                        yield Event("error", str(payload["error"].get("message", payload["error"])))
+                        return
+                    for choice in payload.get("choices", []):
+                        delta = (choice.get("delta") or {}).get("content")
+                        if delta:
+                            yield Event("token", delta)
+                        finish = choice.get("finish_reason") or finish
+        except httpx.HTTPError as err:
+            yield Event("error", f"proxy model {self.name}: {self.base_url} failed ({err})")
+            return
+        except ProxyError as err:
+            yield Event("error", str(err))
+            return
+        yield Event("done", finish_reason=finish or "stop")
+
+
+def _sse_payload(line: str) -> dict[str, Any] | None:
+    if not line.startswith("data:"):
+        return None
+    data = line[5:].strip()
+    if not data or data == "[DONE]":
+        return None
+    try:
+        return json.loads(data)
+    except json.JSONDecodeError:
+        return None
+
+
+def _json_or_error(name: str, response: httpx.Response) -> dict[str, Any]:
+    try:
+        payload = response.json()
+    except ValueError:
+        payload = None
+    if response.status_code >= 400 or not isinstance(payload, dict):
+        message = (payload or {}).get("error", {}).get("message") if isinstance(payload, dict) else None
+        status = response.status_code if response.status_code >= 400 else 502
+        raise ProxyError(f"proxy model {name}: the remote answered {response.status_code}"
+                         f"{': ' + message if message else ''}", status, payload if isinstance(payload, dict) else None)
+    return payload
+
+
+def _weight_bytes(model) -> int:
+    return sum(p.numel() * p.element_size() for p in model.parameters())
+
+
+class ModelPool:
+    """Names -> local models (lazy, LRU under a memory cap) and proxy models."""
+
+    def __init__(self, settings: Settings, registry: Registry | None = None,
+                 stats_for: Callable[[str], EngineStats] | None = None,
+                 proxy_transports: dict[str, tuple[Any, Any]] | None = None):
+        self.settings, self.registry, self.stats_for = settings, registry, stats_for
+        self._loaded: OrderedDict[str, LocalModel] = OrderedDict()  # least recently used first
+        self._lock = threading.Lock()
+        self._loading: dict[str, threading.Lock] = {}
+        transports = proxy_transports or {}
+        self.proxies = {name: ProxyModel(name, url, settings.proxy_api_key, settings.request_timeout_s,
+                                         *transports.get(name, (None, None)))
+                        for name, url in settings.proxies.items()}
+
+    def _checkpoints(self) -> list[str]:
+        if self.registry is None or not self.settings.serve_registry:
+            return []
+        return [c.name for c in self.registry.list() if c.card.kind == "policy"]
+
+    def local_names(self) -> list[str]:
+        return list(dict.fromkeys([*self.settings.models, *self._checkpoints()]))
+
+    def names(self) -> list[str]:
+        return [*self.local_names(), *self.proxies]
+
+    def loaded(self) -> list[str]:
+        return list(self._loaded)
+
+    def owner(self, name: str) -> str:
+        return "proxy" if name in self.proxies else "instructrl"
+
+    def get(self, name: str) -> LocalModel | ProxyModel:
+        """The model called ``name``, loading it (blocking) on first use; raises UnknownModel."""
+        if name in self.proxies:
+            return self.proxies[name]
+        with self._lock:
+            if name in self._loaded:
+                self._loaded.move_to_end(name)
+                return self._loaded[name]
+            if name not in self.local_names():
+                raise UnknownModel(f"the model {name!r} does not exist on this server",
+                                   f"use one of: {', '.join(self.names()) or '(none configured)'}")
+            loading = self._loading.setdefault(name, threading.Lock())
+        with loading:  # one load per name even when many requests ask at once
+            with self._lock:
+                if name in self._loaded:
+                    return self._loaded[name]
+            path = str(self.registry.get(name).path) if name in self._checkpoints() else name
+            policy = Policy.load(path, dtype=self.settings.dtype)
+            policy.name = name
+            size = _weight_bytes(policy.model)
+            with self._lock:
+                self._evict_for(size)
+                engine = Engine(policy.model, policy.tokenizer, self.settings.max_batch, self.settings.max_queue,
+                                self.settings.batch_wait_ms / 1000,
+                                self.stats_for(name) if self.stats_for else None, name)
+                self._loaded[name] = LocalModel(name, policy, engine, size)
+                return self._loaded[name]
+
+    def _evict_for(self, size: int) -> None:
+        """Drop least recently used models until ``size`` more bytes fit under the cap (keep at least
+        the new one: a single model bigger than the cap still loads)."""
+        cap = self.settings.memory_cap_gb * 1e9
+        while self._loaded and sum(m.bytes for m in self._loaded.values()) + size > cap:
+            _, evicted = self._loaded.popitem(last=False)
+            # finishes its in-flight requests in the background, then the weights can be freed
+            threading.Thread(target=evicted.engine.stop, name=f"evict-{evicted.name}", daemon=True).start()
+
+    def queue_depths(self) -> dict[str, int]:
+        return {name: model.engine.queue_depth for name, model in list(self._loaded.items())}
+
+    def close(self, drain: bool = True, timeout: float | None = None) -> None:
+        with self._lock:
+            models = list(self._loaded.values())
+            self._loaded.clear()
+        for model in models:
+            model.engine.stop(drain=drain, timeout=timeout)

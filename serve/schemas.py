@@ -1,0 +1,190 @@
+"""Request and response bodies of the serving API, in OpenAI's shapes (pydantic models).
+
+Static limits (non-negative numbers, at least one message, known roles) live here so they appear
+in the OpenAPI schema; limits that depend on the server's settings (max_tokens cap, n cap, prompt
+length) are checked by the app and reported in the same error shape.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Role = Literal["system", "developer", "user", "assistant"]  # "developer" is OpenAI's newer name for system
+Choice = Literal["a", "b", "tie", "both_bad"]
+SEED = Field(None, ge=-(2**63), le=2**64 - 1, description="same seed + same request = same sampled answer")
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="ignore")  # clients send fields we do not use (user, metadata, ...)
+
+
+class TextPart(BaseModel):
+    type: Literal["text"]
+    text: str
+
+
+class ChatMessage(_Request):
+    role: Role
+    content: str | list[TextPart]
+    name: str | None = None
+
+    def text(self) -> str:
+        return self.content if isinstance(self.content, str) else "".join(part.text for part in self.content)
+
+
+class StreamOptions(_Request):
+    include_usage: bool = False
+
+
+class _Sampling(_Request):
+    temperature: float = Field(1.0, ge=0, le=2, description="0 = greedy")
+    top_p: float = Field(1.0, gt=0, le=1)
+    n: int = Field(1, ge=1, description="answers per prompt (capped by the server)")
+    stream: bool = False
+    stream_options: StreamOptions | None = None
+    stop: str | list[str] | None = Field(None, description="up to the server's cap of stop sequences")
+    seed: int | None = SEED
+    max_tokens: int | None = Field(None, ge=1, description="capped by the server")
+
+    def stop_list(self) -> list[str]:
+        if self.stop is None:
+            return []
+        return [self.stop] if isinstance(self.stop, str) else list(self.stop)
+
+
+class ChatCompletionRequest(_Sampling):
+    model: str = Field(min_length=1)
+    messages: list[ChatMessage] = Field(min_length=1)
+    max_completion_tokens: int | None = Field(None, ge=1, description="OpenAI's newer name for max_tokens")
+
+
+class CompletionRequest(_Sampling):
+    model: str = Field(min_length=1)
+    prompt: str | list[str] = Field(description="a raw text prompt (no chat template) or a list of them")
+    max_tokens: int | None = Field(16, ge=1, description="capped by the server")
+    echo: bool = False
+
+
+class CompareRequest(_Request):
+    models: list[str] = Field(min_length=2, description="two or more distinct model names; a/b are the first two")
+    messages: list[ChatMessage] | None = Field(None, min_length=1)
+    prompt: str | None = Field(None, description="a single user turn (give this or messages)")
+    max_tokens: int | None = Field(None, ge=1)
+    temperature: float = Field(0.0, ge=0, le=2)
+    top_p: float = Field(1.0, gt=0, le=1)
+    seed: int | None = SEED
+
+
+class VoteRequest(_Request):
+    comparison_id: str = Field(min_length=1)
+    choice: Choice
+    voter: str | None = None
+
+
+# ---- responses ------------------------------------------------------------------------------
+
+
+class ErrorDetail(BaseModel):
+    message: str
+    type: str
+    param: str | None = None
+    code: str | None = None
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorDetail
+
+
+class Usage(BaseModel):
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+
+
+class AssistantMessage(BaseModel):
+    role: Literal["assistant"] = "assistant"
+    content: str
+
+
+class ChatChoice(BaseModel):
+    index: int
+    message: AssistantMessage
+    finish_reason: str
+    logprobs: None = None
+
+
+class ChatCompletion(BaseModel):
+    id: str
+    object: Literal["chat.completion"] = "chat.completion"
+    created: int
+    model: str
+    choices: list[ChatChoice]
+    usage: Usage
+
+
+class CompletionChoice(BaseModel):
+    index: int
+    text: str
+    finish_reason: str
+    logprobs: None = None
+
+
+class Completion(BaseModel):
+    id: str
+    object: Literal["text_completion"] = "text_completion"
+    created: int
+    model: str
+    choices: list[CompletionChoice]
+    usage: Usage
+
+
+class ModelCard(BaseModel):
+    id: str
+    object: Literal["model"] = "model"
+    created: int = 0
+    owned_by: str
+
+
+class ModelList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[ModelCard]
+
+
+class CompareAnswer(BaseModel):
+    model: str
+    content: str
+    finish_reason: str | None = None
+
+
+class Comparison(BaseModel):
+    id: str
+    object: Literal["comparison"] = "comparison"
+    created: int
+    answers: list[CompareAnswer]
+
+
+class Vote(BaseModel):
+    model_config = ConfigDict(extra="allow")  # the vote store's record, whatever else it holds
+    comparison_id: str
+    choice: Choice
+
+
+class LeaderboardRow(BaseModel):
+    model: str
+    rating: float
+    ci_low: float
+    ci_high: float
+    games: int
+    wins: float
+    ties: float
+
+
+class Leaderboard(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[LeaderboardRow]
+
+
+def error_body(message: str, type_: str, param: str | None = None, code: str | None = None) -> dict[str, Any]:
+    return {"error": {"message": message, "type": type_, "param": param, "code": code}}

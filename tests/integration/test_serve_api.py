@@ -1,0 +1,399 @@
+"""The serving API in-process (FastAPI TestClient) on the tiny random model: OpenAI shapes, streaming,
+the batching engine (greedy parity, seeded sampling independent of batch company, cancellation,
+bounded queue), bad input as 4xx errors naming the field, API keys, body cap, compare + votes +
+leaderboard with the real vote store, proxy models, LRU eviction and metrics."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from instructrl.checkpoints import Card, Registry
+from instructrl.models.policy import SamplingParams
+from serve.app import create_app
+from serve.engine import Engine, QueueFull
+from serve.settings import Settings
+from serve.votes import VoteStore
+
+TINY = "tiny-random"
+
+
+def chat(content: str = "Hello there", **extra) -> dict:
+    return {"model": TINY, "messages": [{"role": "user", "content": content}], **extra}
+
+
+def sse_payloads(text: str) -> list:
+    lines = [line[6:] for line in text.splitlines() if line.startswith("data: ")]
+    assert lines[-1] == "[DONE]"
+    return [json.loads(line) for line in lines[:-1]]
+
+
+@pytest.fixture
+def store(tmp_path):
+    with VoteStore(tmp_path / "votes.sqlite") as vote_store:
+        yield vote_store
+
+
+@pytest.fixture
+def make_client(store):
+    made = []
+
+    def make(**overrides) -> TestClient:
+        settings = Settings(**{"models": (TINY,), "serve_registry": False, **overrides})
+        client = TestClient(create_app(settings, vote_store=store))
+        client.__enter__()
+        made.append(client)
+        return client
+
+    yield make
+    for client in made:
+        client.__exit__(None, None, None)
+
+
+@pytest.fixture
+def client(make_client):
+    return make_client()
+
+
+# ---- the engine directly ---------------------------------------------------------------------------
+
+
+def _ids(policy, prompt: str) -> list[int]:
+    return policy.tokenizer(policy.format(prompt), add_special_tokens=False)["input_ids"]
+
+
+def _text(handle) -> tuple[str, object]:
+    events = list(handle.iter_events(timeout=60))
+    return "".join(e.text for e in events if e.kind == "token"), events[-1]
+
+
+def test_engine_greedy_matches_policy_generate(tiny_policy):
+    params = SamplingParams(max_new_tokens=12)
+    prompts = ["Hi", "Name three colours of the rainbow, please."]
+    expected = tiny_policy.generate(prompts, params, batch_size=1)
+    engine = Engine(tiny_policy.model, tiny_policy.tokenizer, name=TINY)
+    try:
+        for prompt, reference in zip(prompts, expected):
+            text, final = _text(engine.submit(_ids(tiny_policy, prompt), params))
+            assert text == reference.text
+            assert final.completion_tokens == len(reference.token_ids)
+            assert final.finish_reason == reference.finish_reason
+    finally:
+        engine.stop()
+
+
+def test_engine_seeded_sample_is_the_same_alone_or_joining_a_running_batch(tiny_policy):
+    params = SamplingParams(max_new_tokens=16, temperature=1.0, top_p=0.9, seed=123)
+    engine = Engine(tiny_policy.model, tiny_policy.tokenizer, batch_wait_s=0.0, name=TINY)
+    try:
+        alone, _ = _text(engine.submit(_ids(tiny_policy, "Tell me a story"), params))
+        # a long request is already running when ours arrives, with a different prompt length
+        busy = engine.submit(_ids(tiny_policy, "A much longer prompt that occupies the batch for a while"),
+                             SamplingParams(max_new_tokens=200))
+        while engine.running == 0:
+            time.sleep(0.005)
+        joined, _ = _text(engine.submit(_ids(tiny_policy, "Tell me a story"), params))
+        busy.cancel()
+    finally:
+        engine.stop()
+    assert len(alone) > 0
+    assert joined == alone
+
+
+def test_engine_cancel_frees_the_row_and_bounded_queue_rejects(tiny_policy):
+    engine = Engine(tiny_policy.model, tiny_policy.tokenizer, max_batch=1, max_queue=1, batch_wait_s=0.0)
+    try:
+        long = SamplingParams(max_new_tokens=5000)  # greedy on the tiny model never emits its end token
+        running = engine.submit(_ids(tiny_policy, "one"), long)
+        while engine.running == 0:
+            time.sleep(0.005)
+        waiting = engine.submit(_ids(tiny_policy, "two"), SamplingParams(max_new_tokens=2))
+        with pytest.raises(QueueFull):
+            engine.submit(_ids(tiny_policy, "three"), SamplingParams(max_new_tokens=2))
+        running.cancel()
+        text, final = _text(waiting)  # the queued request gets the freed slot and finishes
+        assert final.kind == "done" and final.completion_tokens == 2
+    finally:
+        engine.stop()
+    assert engine.running == 0
+
+
+def test_engine_stop_sequence_cuts_the_answer(tiny_policy):
+    engine = Engine(tiny_policy.model, tiny_policy.tokenizer)
+    try:
+        base = SamplingParams(max_new_tokens=24, temperature=1.0, seed=5)
+        full, _ = _text(engine.submit(_ids(tiny_policy, "Go"), base))
+        stop = full[8:10]
+        cut = full[: full.find(stop)]
+        text, final = _text(engine.submit(_ids(tiny_policy, "Go"), SamplingParams(24, 1.0, 1.0, (stop,), 5)))
+    finally:
+        engine.stop()
+    assert text == cut
+    assert final.finish_reason == "stop"
+
+
+# ---- OpenAI routes -------------------------------------------------------------------------------
+
+
+def test_health_ready_models(client):
+    assert client.get("/health").json() == {"status": "ok"}
+    ready = client.get("/ready").json()
+    assert ready["status"] == "ready" and ready["models"] == [TINY]
+    listed = client.get("/v1/models").json()
+    assert listed["object"] == "list" and [m["id"] for m in listed["data"]] == [TINY]
+    assert client.get(f"/v1/models/{TINY}").json()["id"] == TINY
+
+
+def test_chat_completion_greedy_equals_policy_generate(client, tiny_policy):
+    response = client.post("/v1/chat/completions", json=chat("Hi", max_tokens=10, temperature=0))
+    assert response.status_code == 200
+    body = response.json()
+    expected = tiny_policy.generate(["Hi"], SamplingParams(max_new_tokens=10))[0]
+    assert body["object"] == "chat.completion" and body["model"] == TINY
+    assert body["choices"][0]["message"] == {"role": "assistant", "content": expected.text}
+    assert body["choices"][0]["finish_reason"] == expected.finish_reason
+    assert body["usage"]["completion_tokens"] == len(expected.token_ids)
+    assert body["usage"]["prompt_tokens"] == expected.prompt_tokens
+    assert body["usage"]["total_tokens"] == expected.prompt_tokens + len(expected.token_ids)
+
+
+def test_chat_stream_deltas_add_up_to_the_plain_answer(client):
+    request = chat("Stream me", max_tokens=12, temperature=1.0, seed=42)
+    plain_body = client.post("/v1/chat/completions", json=request).json()
+    plain = plain_body["choices"][0]["message"]["content"]
+    response = client.post("/v1/chat/completions", json={**request, "stream": True,
+                                                          "stream_options": {"include_usage": True}})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/event-stream")
+    chunks = sse_payloads(response.text)
+    assert chunks[0]["choices"][0]["delta"]["role"] == "assistant"
+    deltas = "".join(c["choices"][0]["delta"].get("content", "") for c in chunks if c["choices"])
+    assert deltas == plain
+    finals = [c["choices"][0]["finish_reason"] for c in chunks if c["choices"] and c["choices"][0]["finish_reason"]]
+    assert finals == [plain_body["choices"][0]["finish_reason"]]
+    assert chunks[-1]["usage"] == plain_body["usage"]
+
+
+def test_n_choices_and_raw_completions(client):
+    body = client.post("/v1/chat/completions", json=chat(n=3, max_tokens=4, temperature=1.0, seed=1)).json()
+    assert [c["index"] for c in body["choices"]] == [0, 1, 2]
+    assert body["usage"]["completion_tokens"] == 12
+    raw = client.post("/v1/completions", json={"model": TINY, "prompt": ["abc", "xyz"], "max_tokens": 3,
+                                               "temperature": 0, "echo": True}).json()
+    assert raw["object"] == "text_completion"
+    assert [c["text"][:3] for c in raw["choices"]] == ["abc", "xyz"]
+    assert raw["usage"]["prompt_tokens"] == 6  # the tiny tokenizer is one token per byte
+    streamed = client.post("/v1/completions", json={"model": TINY, "prompt": "abc", "max_tokens": 3, "stream": True})
+    chunks = sse_payloads(streamed.text)
+    assert all(c["object"] == "text_completion" for c in chunks)
+    assert chunks[-1]["choices"][0]["finish_reason"] == "length"
+
+
+BAD = [
+    ("bad json", "{not json", 400, None),
+    ("unknown model", chat(model="nope"), 404, "model"),
+    ("negative max_tokens", chat(max_tokens=-3), 400, "max_tokens"),
+    ("huge max_tokens", chat(max_tokens=10**12), 400, "max_tokens"),
+    ("empty messages", {"model": TINY, "messages": []}, 400, "messages"),
+    ("wrong role", {"model": TINY, "messages": [{"role": "robot", "content": "x"}]}, 400, "messages.0.role"),
+    ("ends with assistant", {"model": TINY, "messages": [{"role": "user", "content": "a"},
+                                                          {"role": "assistant", "content": "b"}]}, 400, "messages.1.role"),
+    ("missing messages", {"model": TINY}, 400, "messages"),
+    ("n too big", chat(n=1000), 400, "n"),
+    ("too many stops", chat(stop=["a", "b", "c", "d", "e"]), 400, "stop"),
+    ("empty stop", chat(stop=[""]), 400, "stop"),
+    ("temperature", chat(temperature=-1), 400, "temperature"),
+    ("top_p", chat(top_p=0), 400, "top_p"),
+    ("prompt too long", chat("x" * 5000), 400, "messages"),
+    ("not an object", [1, 2, 3], 400, None),
+]
+
+
+@pytest.mark.parametrize(("name", "body", "status", "param"), BAD, ids=[b[0] for b in BAD])
+def test_bad_chat_input_is_a_4xx_naming_the_field(client, name, body, status, param):
+    if isinstance(body, str):
+        response = client.post("/v1/chat/completions", content=body, headers={"content-type": "application/json"})
+    else:
+        response = client.post("/v1/chat/completions", json=body)
+    assert response.status_code == status, response.text
+    error = response.json()["error"]
+    assert set(error) == {"message", "type", "param", "code"}
+    assert error["param"] == param
+    assert error["message"]
+
+
+def test_oversize_body_is_413(make_client):
+    client = make_client(max_body_bytes=2000)
+    response = client.post("/v1/chat/completions", json=chat("y" * 5000))
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "request_too_large"
+
+
+def test_api_keys_guard_every_route_but_health(make_client):
+    client = make_client(api_keys=("s3cret", "other"))
+    assert client.get("/health").status_code == 200
+    for path in ("/v1/models", "/ready", "/metrics"):
+        denied = client.get(path)
+        assert denied.status_code == 401 and denied.json()["error"]["code"] == "invalid_api_key"
+    assert client.get("/v1/models", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    assert client.get("/v1/models", headers={"Authorization": "Bearer s3cret"}).status_code == 200
+    assert client.get("/v1/models", headers={"Authorization": "Bearer other"}).status_code == 200
+    assert client.post("/v1/chat/completions", json=chat()).status_code == 401
+
+
+def test_full_queue_answers_429_with_retry_after(make_client, tiny_policy):
+    client = make_client(max_batch=1, max_queue=1, retry_after_s=3)
+    model = client.app.state.pool.get(TINY)
+    ids = _ids(tiny_policy, "busy")
+    running = model.engine.submit(ids, SamplingParams(max_new_tokens=5000))  # greedy: no early end
+    while model.engine.running == 0:
+        time.sleep(0.005)
+    waiting = model.engine.submit(ids, SamplingParams(max_new_tokens=5000))
+    try:
+        response = client.post("/v1/chat/completions", json=chat(max_tokens=2))
+        assert response.status_code == 429
+        assert response.headers["retry-after"] == "3"
+        assert response.json()["error"]["code"] == "queue_full"
+    finally:
+        running.cancel()
+        waiting.cancel()
+
+
+def test_timeout_is_504_and_a_stream_error_event(make_client):
+    client = make_client(request_timeout_s=0.05)
+    response = client.post("/v1/chat/completions", json=chat(max_tokens=2000, temperature=0))
+    assert response.status_code == 504
+    assert response.json()["error"]["type"] == "timeout"
+    streamed = client.post("/v1/chat/completions", json=chat(max_tokens=2000, temperature=0, stream=True))
+    chunks = sse_payloads(streamed.text)
+    assert chunks[-1]["error"]["code"] == "timeout"
+
+
+# ---- side by side, votes and leaderboard -----------------------------------------------------------------
+
+
+def test_compare_vote_and_leaderboard(make_client, store, tiny_policy, tmp_path):
+    registry = Registry(tmp_path / "checkpoints")
+    registry.write(Card(name="tiny-b", stage="sft"), tiny_policy.save)
+    client = TestClient(create_app(Settings(models=(TINY,)), registry=registry, vote_store=store))
+    with client:
+        assert [m["id"] for m in client.get("/v1/models").json()["data"]] == [TINY, "tiny-b"]
+        compared = client.post("/v1/compare", json={"models": [TINY, "tiny-b"], "prompt": "Hello", "max_tokens": 6})
+        assert compared.status_code == 200, compared.text
+        comparison = compared.json()
+        greedy = tiny_policy.generate(["Hello"], SamplingParams(max_new_tokens=6))[0].text
+        assert [(a["model"], a["content"]) for a in comparison["answers"]] == [(TINY, greedy), ("tiny-b", greedy)]
+        conversation = client.post("/v1/compare", json={
+            "models": ["tiny-b", TINY], "max_tokens": 4,
+            "messages": [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"},
+                         {"role": "user", "content": "c"}]})
+        assert conversation.status_code == 200
+        for comparison_id, choice in [(comparison["id"], "a"), (comparison["id"], "tie"),
+                                      (conversation.json()["id"], "b")]:
+            voted = client.post("/v1/votes", json={"comparison_id": comparison_id, "choice": choice})
+            assert voted.status_code == 200, voted.text
+            assert voted.json()["choice"] == choice
+        assert store.vote_count() == 3
+        board = client.get("/v1/leaderboard").json()["data"]
+        rows = {row["model"]: row for row in board}
+        assert set(rows) == {TINY, "tiny-b"}
+        # tiny-random won as "a" in the first comparison and as "b" in the second (listed second there)
+        assert (rows[TINY]["games"], rows[TINY]["wins"], rows[TINY]["ties"]) == (3, 2, 1)
+        assert (rows["tiny-b"]["games"], rows["tiny-b"]["wins"], rows["tiny-b"]["ties"]) == (3, 0, 1)
+        assert rows[TINY]["rating"] > rows["tiny-b"]["rating"]
+
+        bad = [({"comparison_id": "no-such-id", "choice": "a"}, 404, "comparison_id"),
+               ({"comparison_id": comparison["id"], "choice": "maybe"}, 400, "choice"),
+               ({"choice": "a"}, 400, "comparison_id"),
+               ({"models": [TINY], "prompt": "x"}, 400, "models"),
+               ({"models": [TINY, TINY], "prompt": "x"}, 400, "models"),
+               ({"models": [TINY, "ghost"], "prompt": "x"}, 404, "models.1"),
+               ({"models": [TINY, "tiny-b"]}, 400, "prompt"),
+               ({"models": [TINY, "tiny-b"], "prompt": "  "}, 400, "prompt")]
+        for body, status, param in bad:
+            path = "/v1/votes" if "choice" in body else "/v1/compare"
+            response = client.post(path, json=body)
+            assert response.status_code == status, (body, response.text)
+            assert response.json()["error"]["param"] == param
+        assert store.vote_count() == 3  # nothing lost, nothing extra
+
+
+# ---- many models: proxies and LRU ---------------------------------------------------------------------------
+
+
+def test_proxy_model_forwards_to_a_remote_openai_endpoint(store, tmp_path):
+    remote = create_app(Settings(models=(TINY,), serve_registry=False), vote_store=store)
+    transports = {"far": (httpx.ASGITransport(app=remote), None)}
+    settings = Settings(models=(), serve_registry=False, proxies={"far": f"http://remote/v1#{TINY}"})
+    local = create_app(settings, vote_store=store, proxy_transports=transports)
+    with TestClient(local) as client, TestClient(remote) as remote_client:
+        assert [m["id"] for m in client.get("/v1/models").json()["data"]] == ["far"]
+        direct = remote_client.post("/v1/chat/completions", json=chat("Hi", max_tokens=5, temperature=0)).json()
+        via = client.post("/v1/chat/completions", json={**chat("Hi", max_tokens=5, temperature=0), "model": "far"})
+        assert via.status_code == 200, via.text
+        assert via.json()["model"] == "far"
+        assert via.json()["choices"][0]["message"] == direct["choices"][0]["message"]
+        streamed = client.post("/v1/chat/completions",
+                               json={**chat("Hi", max_tokens=5, temperature=0), "model": "far", "stream": True})
+        chunks = sse_payloads(streamed.text)
+        assert all(c["model"] == "far" for c in chunks)
+        text = "".join(c["choices"][0]["delta"].get("content", "") for c in chunks)
+        assert text == direct["choices"][0]["message"]["content"]
+        refused = client.post("/v1/chat/completions", json={**chat(max_tokens=10**9), "model": "far"})
+        assert refused.status_code == 400 and refused.json()["error"]["param"] == "max_tokens"
+        remote.state.pool.close()
+
+
+def test_unreachable_proxy_is_a_502(store):
+    settings = Settings(models=(), serve_registry=False, proxies={"gone": "http://127.0.0.1:9/v1"})
+    with TestClient(create_app(settings, vote_store=store)) as client:
+        response = client.post("/v1/chat/completions", json={**chat(max_tokens=2), "model": "gone"})
+    assert response.status_code == 502
+    assert response.json()["error"]["code"] == "upstream_error"
+
+
+def test_memory_cap_evicts_the_least_recently_used_model(store, tiny_policy, tmp_path):
+    registry = Registry(tmp_path / "checkpoints")
+    registry.write(Card(name="tiny-b", stage="sft"), tiny_policy.save)
+    one_model = sum(p.numel() * p.element_size() for p in tiny_policy.model.parameters())
+    settings = Settings(models=(TINY,), memory_cap_gb=1.5 * one_model / 1e9)
+    with TestClient(create_app(settings, registry=registry, vote_store=store)) as client:
+        pool = client.app.state.pool
+        for name in (TINY, "tiny-b", TINY):
+            assert client.post("/v1/chat/completions", json={**chat(max_tokens=2), "model": name}).status_code == 200
+            assert pool.loaded() == [name]
+
+
+def test_metrics_count_requests_tokens_and_latency(client):
+    client.post("/v1/chat/completions", json=chat(max_tokens=3, temperature=0))  # greedy: never ends early
+    client.post("/v1/chat/completions", json=chat(model="nope"))
+    text = client.get("/metrics").text
+    assert 'instructrl_requests_total{route="/v1/chat/completions",status="200"} 1.0' in text
+    assert 'instructrl_requests_total{route="/v1/chat/completions",status="404"} 1.0' in text
+    assert f'instructrl_completion_tokens_total{{model="{TINY}"}} 3.0' in text
+    assert f'instructrl_time_to_first_token_seconds_count{{model="{TINY}"}} 1.0' in text
+    assert f'instructrl_time_per_output_token_seconds_count{{model="{TINY}"}} 2.0' in text
+    assert f'instructrl_queue_depth{{model="{TINY}"}} 0.0' in text
+
+
+@pytest.mark.real_model
+def test_engine_greedy_matches_policy_generate_on_the_real_model(real_policy):
+    """Each answer of a staggered, mixed-length batch equals Policy.generate's greedy answer alone."""
+    params = SamplingParams(max_new_tokens=24)
+    prompts = ["Say hello.", "What is the capital of France? Answer in one word.",
+               "Write a haiku about rain and mountains in the fall, please."]
+    expected = real_policy.generate(prompts, params, batch_size=1)
+    engine = Engine(real_policy.model, real_policy.tokenizer, batch_wait_s=0.0, name="smollm2-135m")
+    try:
+        handles = []
+        for prompt in prompts:  # each joins the batch while the earlier ones are decoding
+            handles.append(engine.submit(_ids(real_policy, prompt), params))
+            time.sleep(0.05)
+        answers = [_text(handle)[0] for handle in handles]
+    finally:
+        engine.stop()
+    assert answers == [g.text for g in expected]
