@@ -1,0 +1,234 @@
+"""The rm stage end to end on the tiny random model: malformed rows dropped and counted, parameters
+change, held-out accuracy logged, demonstrations' mean reward ≈ 0 after the bias, resume."""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+
+from instructrl.checkpoints import Registry
+from instructrl.config import resolve
+from instructrl.data.loaders import load_records
+from instructrl.data.schemas import Demonstration
+from instructrl.errors import DataError, ModelError
+from instructrl.models.reward import RewardModel
+from train import reward as rm_stage
+from train.loop import read_metrics
+
+WORDS = ["apple", "river", "stone", "cloud", "tiger", "lemon", "piano", "maple", "ocean", "candle"]
+
+
+def run_command(module, argv: list[str]) -> int:
+    """Run one verb's subcommand as `instructrl` does (its parser only, so other verbs' modules stay out)."""
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    module.add_commands(parser.add_subparsers())
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+def write_comparisons(path: Path, n: int = 48) -> int:
+    """K = 2..4 answers per prompt (mixed K pads within a batch); the best answer repeats the prompt's
+    word. Appends four malformed rows; returns how many."""
+    rng = random.Random(0)
+    rows = []
+    for i in range(n):
+        word = WORDS[i % len(WORDS)]
+        k = 2 + i % 3
+        answers = [f"{word} {word} {word}."] + [f"something else {rng.randint(0, 999)} {j}" for j in range(k - 1)]
+        ranking = list(range(k))
+        rows.append({"prompt": f"Say the word {word}, request {i}.", "completions": answers, "ranking": ranking,
+                     "source": "test", "labeler": "rule"})
+    bad = [
+        {"prompt": "One answer only", "completions": ["a"], "ranking": [0]},
+        {"prompt": "Duplicates", "completions": ["same", "same"], "ranking": [0, 1]},
+        {"prompt": "Ranking mismatch", "completions": ["a", "b", "c"], "ranking": [0, 1]},
+        {"prompt": "  ", "completions": ["a", "b"], "ranking": [0, 1]},
+    ]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows + bad))
+    return len(bad)
+
+
+def write_demonstrations(path: Path) -> None:
+    rows = [{"prompt": f"Say the word {w}, demo {i}.", "completion": f"{w} {w} {w}."}
+            for i, w in enumerate(WORDS * 3)]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+
+def config_for(tmp_path: Path, *extra: str):
+    data, demos = tmp_path / "comparisons.jsonl", tmp_path / "demos.jsonl"
+    if not data.exists():
+        write_comparisons(data)
+        write_demonstrations(demos)
+    return resolve(rm_stage.CONFIG, "rm", "tiny", [
+        f"data.train={data}", f"rm.demonstrations={demos}", f"run.run_dir={tmp_path / 'run'}", *extra])
+
+
+def test_rm_stage_trains_logs_accuracy_and_normalises(tmp_path, capsys):
+    registry = Registry()
+    config = config_for(tmp_path, "run.output=rm-tiny")
+    before = RewardModel.load("tiny-random")
+    checkpoint = rm_stage.run(config, registry)
+    out = capsys.readouterr().out
+    assert "dropped 4 malformed rows" in out and "a comparison needs at least 2" in out
+
+    card = checkpoint.card
+    assert card.stage == "rm" and card.kind == "reward" and card.parent == "tiny-random"
+    assert card.metrics["steps"] == 4
+    assert 0.0 <= card.metrics["accuracy"] <= 1.0
+    assert card.metrics["accuracy_ci_low"] <= card.metrics["accuracy"] <= card.metrics["accuracy_ci_high"]
+    assert card.metrics["pairs"] > 0 and "demonstrations" in card.metrics["bias_source"]
+    logged = read_metrics(tmp_path / "run")
+    assert any("val/accuracy" in row for row in logged) and any("train/loss" in row for row in logged)
+
+    after = RewardModel.load(str(checkpoint.path))
+    assert json.loads((checkpoint.path / "reward.json").read_text())["bias"] == pytest.approx(card.metrics["bias"])
+    assert after.bias == pytest.approx(card.metrics["bias"]) and after.bias != 0.0
+    changed = [n for n, p in after.model.state_dict().items() if not torch.equal(p, before.model.state_dict()[n])]
+    assert any(n.startswith("score") for n in changed) and any("layers" in n for n in changed)
+
+    demos = load_records(tmp_path / "demos.jsonl", Demonstration, split="train").records
+    scores = after.score([d.prompt for d in demos], [d.completion for d in demos])
+    assert sum(scores) / len(scores) == pytest.approx(0.0, abs=1e-4)
+    assert len(set(round(s, 4) for s in scores)) > 1  # a real model, not a constant
+
+    assert rm_stage.run(config, registry).path == checkpoint.path  # same command: the finished checkpoint
+
+
+def test_rm_stage_resume_gives_the_same_weights(tmp_path):
+    registry = Registry()
+    config = config_for(tmp_path, "run.output=rm-resume", "run.save_every=2")
+    first = rm_stage.run(config, registry)
+    weights = RewardModel.load(str(first.path)).model.state_dict()
+    assert (tmp_path / "run" / "state" / "state.pt").exists()  # saved at step 2 of 4
+    shutil.rmtree(first.path)  # as if the run had died after its step-2 save
+    (tmp_path / "run" / "metrics.jsonl").unlink()
+    second = rm_stage.run(config, registry)
+    assert min(row["step"] for row in read_metrics(tmp_path / "run")) == 3  # resumed, not restarted
+    resumed = RewardModel.load(str(second.path)).model.state_dict()
+    for name, value in weights.items():
+        torch.testing.assert_close(resumed[name], value, msg=name)
+
+
+def test_falls_back_to_best_answers_and_lora_trains_the_head(tmp_path, capsys):
+    config = config_for(tmp_path, "run.output=rm-lora", "rm.demonstrations=missing-demos.jsonl",
+                        "model.lora.r=4", "run.max_steps=2")
+    checkpoint = rm_stage.run(config, Registry())
+    assert "using the comparisons' best answers" in capsys.readouterr().out
+    assert checkpoint.card.metrics["bias_source"].startswith("the best answers")
+    loaded = RewardModel.load(str(checkpoint.path))
+    assert not any("lora" in n for n in loaded.model.state_dict())  # adapters merged into plain weights
+    fresh = RewardModel.load("tiny-random")
+    assert not torch.equal(loaded.model.score.weight, fresh.model.score.weight)
+
+
+def test_clear_errors_for_missing_sft_and_missing_default_data(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ModelError, match="no sft checkpoint"):
+        rm_stage.run(resolve(rm_stage.CONFIG, "rm", None, ["data.train=x.jsonl"]), Registry())
+    with pytest.raises(DataError, match="instructrl data compare"):
+        rm_stage.run(resolve(rm_stage.CONFIG, "rm", "tiny", []), Registry())
+
+
+def test_presets_load():
+    for preset in ("tiny", "cpu", "gpu"):
+        config = resolve(rm_stage.CONFIG, "rm", preset, [])
+        assert config.run.epochs == 1 or config.run.max_steps
+    assert resolve(rm_stage.CONFIG, "rm", "cpu", []).model.name == "sft"
+
+
+def test_data_compare_then_train_rm(tmp_path, capsys):
+    """`instructrl data compare` samples K answers from the tiny model, the gold labeler ranks them,
+    and the file trains the reward model."""
+    import train.compare
+
+    demos = tmp_path / "demos.jsonl"
+    write_demonstrations(demos)
+    out = tmp_path / "sampled.jsonl"
+    code = run_command(train.compare, ["compare", "--model", "tiny-random", "--prompts", str(demos), "--split", "all", "--k", "3",
+                 "--labeler", "gold", "--noise", "0", "--max-new-tokens", "12", "--limit", "12", "--out", str(out)])
+    assert code == 0
+    printed = capsys.readouterr().out
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert rows and f"wrote {len(rows)} comparisons labelled by gold" in printed
+    for row in rows:
+        assert 2 <= len(row["completions"]) <= 3 and len(set(row["completions"])) == len(row["completions"])
+        assert row["labeler"] == "gold" and row["source"] == "sampled:tiny-random"
+    from instructrl.labelers import get_labeler
+
+    gold = get_labeler("gold")
+    demo_by_prompt = {d.prompt: d for d in load_records(demos, Demonstration).records}
+    from instructrl.data.schemas import EvalItem
+
+    first = rows[0]
+    assert gold.rank(EvalItem.from_demonstration(demo_by_prompt[first["prompt"]]), first["completions"]) == first["ranking"]
+
+    config = resolve(rm_stage.CONFIG, "rm", "tiny", [f"data.train={out}", f"data.validation={out}",
+                                                    f"rm.demonstrations={demos}", "run.max_steps=2",
+                                                    f"run.run_dir={tmp_path / 'run'}"])
+    checkpoint = rm_stage.run(config, Registry())
+    assert checkpoint.card.metrics["steps"] == 2
+
+
+def test_noisy_compare_labels_differ_from_clean():
+    from instructrl.data.schemas import EvalItem
+    from instructrl.labelers import dense_ranks
+    from instructrl.labelers.base import Labeler
+    from instructrl.labelers.noise import NoisyLabeler
+    from train.compare import distinct, label
+
+    class Longest(Labeler):
+        name = "longest"
+
+        def rank(self, item, completions):
+            return dense_ranks([len(c) for c in completions])
+
+    assert distinct(["a", " a ", "b", "a"]) == ["a", "b"]
+    items = [EvalItem(f"q{i}", id=f"q{i}") for i in range(200)]
+    answers = [["x", "xx", "xx "] for _ in items] + [["same", "same "]]
+    rows, counts = label(items + [EvalItem("dup", id="dup")], answers, NoisyLabeler(Longest(), 0.25, seed=1), "t")
+    assert counts["kept"] == 200 and counts["skipped: fewer than 2 distinct answers"] == 1
+    flipped = sum(r.ranking == (0, 1) for r in rows)  # clean: "xx" (index 1) is best
+    assert 30 < flipped < 70  # about a quarter of 200
+
+
+def test_hh_rlhf_file_loads_and_trains(hh_file, tmp_path, capsys):
+    """The shared Anthropic HH file: chosen/rejected dialogues become a shared conversation + 2 ranked
+    answers; the few malformed rows are rejected with their reasons and counted."""
+    from instructrl.data.schemas import Comparison
+
+    loaded = load_records(hh_file, Comparison, skip_bad_rows=True)
+    assert len(loaded.records) > 1500 and 0 < len(loaded.rejected) < 10
+    assert all("Human turn" in str(err) for err in loaded.rejected)
+    first = loaded.records[0]
+    assert len(first.completions) == 2 and first.ranking == (0, 1) and first.source == "hh-rlhf"
+    assert isinstance(first.prompt, list) and first.prompt[-1]["role"] == "user"
+    config = resolve(rm_stage.CONFIG, "rm", "tiny", [f"data.train={hh_file}", "rm.val_limit=8",
+                                                    "rm.demonstrations=null", "run.max_steps=2",
+                                                    f"run.run_dir={tmp_path / 'run'}"])
+    checkpoint = rm_stage.run(config, Registry())
+    assert "dropped" in capsys.readouterr().out  # the rejected rows are reported, not silently skipped
+    assert checkpoint.card.metrics["pairs"] == 8
+
+
+def test_votes_export_trains_through_the_cli(tmp_path, capsys):
+    """Rows as `instructrl votes export` writes them (labeler "human", source "arena") train the RM:
+    `instructrl train rm --data votes.jsonl`."""
+    import train.cli
+
+    votes = tmp_path / "votes.jsonl"
+    rows = [{"id": f"v{i}", "prompt": f"Tell me about {w}.", "completions": [f"{w} is great.", f"no {i}"],
+             "ranking": [i % 2, 1 - i % 2], "source": "arena", "labeler": "human"} for i, w in enumerate(WORDS * 4)]
+    votes.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    code = run_command(train.cli, ["rm", "--preset", "tiny", "--data", str(votes), "--demonstrations", "null",
+                 "--set", f"run.run_dir={tmp_path / 'run'}", "--set", "run.max_steps=2", "--output", "rm-votes"])
+    assert code == 0
+    checkpoint = Registry().get("rm-votes")
+    assert checkpoint.card.kind == "reward" and checkpoint.card.metrics["steps"] == 2
+    assert "wrote" in capsys.readouterr().out
