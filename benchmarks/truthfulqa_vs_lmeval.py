@@ -1,0 +1,127 @@
+"""TruthfulQA MC1 / MC2: ours (evals.truthfulqa) against lm-evaluation-harness on the same questions.
+
+Both score the embedded SmolLM2-135M as a plain LM (no chat template) on the same questions from the
+TruthfulQA CSV. lm-eval runs its own ``truthfulqa_mc1`` / ``truthfulqa_mc2`` task definitions, pointed
+at a local JSON file holding those questions (the task files are included unchanged; only the
+dataset is swapped, so it runs offline). Ours shares each question's prompt computation across its
+answers and scores every distinct answer once for both metrics.
+
+Claim: same numbers (|difference| <= 0.005 for each metric) in at most half of lm-eval's wall time.
+
+    python benchmarks/truthfulqa_vs_lmeval.py --quick     # first 40 questions (a few minutes on 2 cores)
+    python benchmarks/truthfulqa_vs_lmeval.py             # all 817 questions (lm-eval takes ~45 min)
+
+Needs ``lm-eval==0.4.13``. The last printed line is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_CSV = REPO.parent / "shared" / "data" / "truthfulqa" / "TruthfulQA.csv"
+
+
+def write_lmeval_tasks(items, folder: Path) -> dict[str, str]:
+    """A local JSON copy of ``items`` and two task YAMLs that include lm-eval's own TruthfulQA MC task
+    files, swapping only the dataset. Returns {our metric name: lm-eval task name}."""
+    import lm_eval
+
+    data = folder / "truthfulqa_mc.json"
+    data.write_text(json.dumps([item.to_row() for item in items]))
+    installed = Path(lm_eval.__file__).parent / "tasks" / "truthfulqa"
+    tasks = {}
+    for metric in ("mc1", "mc2"):
+        name = f"instructrl_truthfulqa_{metric}"
+        (folder / f"{name}.yaml").write_text(
+            f"include: {installed / f'truthfulqa_{metric}.yaml'}\n"
+            f"task: {name}\n"
+            "tag: []\n"
+            "dataset_path: json\n"
+            "dataset_name: null\n"
+            "dataset_kwargs:\n"
+            f"  data_files:\n    validation: {data}\n")
+        tasks[metric] = name
+    return tasks
+
+
+def run_lmeval(policy, tasks: dict[str, str], folder: Path, batch_size: int) -> dict[str, list[float]]:
+    """Per-question scores from lm-eval's evaluator for each task."""
+    from lm_eval import simple_evaluate
+    from lm_eval.models.huggingface import HFLM
+    from lm_eval.tasks import TaskManager
+
+    model = HFLM(pretrained=policy.model, tokenizer=policy.tokenizer, batch_size=batch_size)
+    out = simple_evaluate(model=model, tasks=list(tasks.values()), task_manager=TaskManager(include_path=str(folder)),
+                          log_samples=True, num_fewshot=0, bootstrap_iters=0)
+    per_question = {}
+    for metric, task in tasks.items():
+        samples = sorted(out["samples"][task], key=lambda s: s["doc_id"])
+        per_question[metric] = [float(s["acc"]) for s in samples]
+    return per_question
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="first 40 questions only")
+    parser.add_argument("--limit", type=int, default=None, help="first N questions (default: all, or 40 with --quick)")
+    parser.add_argument("--csv", default=str(DEFAULT_CSV), help="TruthfulQA.csv")
+    parser.add_argument("--model", default="smollm2-135m")
+    parser.add_argument("--batch-size", type=int, default=16, help="lm-eval batch size")
+    args = parser.parse_args(argv)
+
+    import numpy as np
+    import torch
+
+    from evals.truthfulqa import load_truthfulqa, score_mc
+    from instructrl.models.policy import Policy
+
+    limit = args.limit or (40 if args.quick else None)
+    items = load_truthfulqa(args.csv, limit=limit)
+    policy = Policy.load(args.model)
+    print(f"{len(items)} TruthfulQA questions, model {args.model} (plain LM, fp32), torch threads "
+          f"{torch.get_num_threads()}", flush=True)
+
+    policy.logprobs(["Q: Is this a warm-up?\nA:"], [" Yes."])  # first-call set-up cost, paid by neither side
+    # wall time is the claim; CPU time (all threads of this process) is printed too because it is far
+    # less sensitive to other load on a shared machine
+    start, cpu = time.perf_counter(), time.process_time()
+    ours = score_mc(policy, items, "qa", chat=False)
+    ours_s, ours_cpu = time.perf_counter() - start, time.process_time() - cpu
+    our_scores = {m: [s[m] for s in ours] for m in ("mc1", "mc2")}
+    print(f"ours:   mc1 {np.mean(our_scores['mc1']):.4f}  mc2 {np.mean(our_scores['mc2']):.4f}  "
+          f"{ours_s:.1f} s (cpu {ours_cpu:.1f} s)", flush=True)
+
+    with tempfile.TemporaryDirectory(prefix="instructrl-lmeval-") as tmp:
+        tasks = write_lmeval_tasks(items, Path(tmp))
+        start, cpu = time.perf_counter(), time.process_time()
+        peer = run_lmeval(policy, tasks, Path(tmp), args.batch_size)
+        peer_s, peer_cpu = time.perf_counter() - start, time.process_time() - cpu
+    print(f"lm-eval: mc1 {np.mean(peer['mc1']):.4f}  mc2 {np.mean(peer['mc2']):.4f}  {peer_s:.1f} s "
+          f"(cpu {peer_cpu:.1f} s)", flush=True)
+
+    result = {"bench": "truthfulqa_vs_lmeval", "ours": round(ours_s, 2), "peer": round(peer_s, 2),
+              "ratio": round(ours_s / peer_s, 4), "unit": "s", "higher_is_better": False,
+              "n_questions": len(items), "quick": bool(args.quick), "model": args.model,
+              "peer_name": "lm-evaluation-harness truthfulqa_mc1/mc2",
+              "ours_cpu_s": round(ours_cpu, 2), "peer_cpu_s": round(peer_cpu, 2),
+              "cpu_ratio": round(ours_cpu / peer_cpu, 4)}
+    for metric in ("mc1", "mc2"):
+        a, b = np.array(our_scores[metric]), np.array(peer[metric])
+        result[f"ours_{metric}"], result[f"peer_{metric}"] = round(float(a.mean()), 5), round(float(b.mean()), 5)
+        result[f"{metric}_abs_diff"] = round(float(abs(a.mean() - b.mean())), 6)
+        result[f"{metric}_max_question_diff"] = round(float(np.abs(a - b).max()), 6)
+    result["goal_met"] = bool(result["mc1_abs_diff"] <= 0.005 and result["mc2_abs_diff"] <= 0.005
+                              and result["ratio"] <= 0.5)
+    print(f"mc1 |diff| {result['mc1_abs_diff']}  mc2 |diff| {result['mc2_abs_diff']}  time ratio {result['ratio']}")
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,132 @@
+"""Statistics for the evals, as pure functions of plain arrays.
+
+Win rates count a tie as half a win (as in the paper's and AlpacaEval's pairwise protocol); every
+interval is a 95 % interval unless ``alpha`` says otherwise. Bootstrap intervals are percentile
+intervals over the evaluation prompts; the paired version resamples the same prompts for both
+arms, so the shared per-prompt difficulty cancels out of a difference.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+WIN, TIE, LOSS = 1.0, 0.5, 0.0
+
+
+def outcome_from_ranks(rank_first: int | float, rank_second: int | float) -> float:
+    """The first answer's outcome from two ranks (0 = best): 1 win, ½ tie, 0 loss."""
+    if rank_first < rank_second:
+        return WIN
+    return TIE if rank_first == rank_second else LOSS
+
+
+def outcome_from_scores(score_first: float, score_second: float) -> float:
+    """The first answer's outcome from two scores (higher = better): 1 win, ½ tie, 0 loss."""
+    if score_first > score_second:
+        return WIN
+    return TIE if score_first == score_second else LOSS
+
+
+def _outcomes(outcomes: Sequence[float]) -> np.ndarray:
+    values = np.asarray(outcomes, dtype=float)
+    if values.ndim != 1:
+        raise ValueError("outcomes must be a flat sequence")
+    if not np.isin(values, (WIN, TIE, LOSS)).all():
+        raise ValueError("outcomes must be 1 (win), 0.5 (tie) or 0 (loss)")
+    return values
+
+
+def win_rate(outcomes: Sequence[float]) -> float:
+    """Share of wins, ties counting ½: mean of outcomes in {1, ½, 0}. NaN for no outcomes."""
+    values = _outcomes(outcomes)
+    return float(values.mean()) if values.size else float("nan")
+
+
+def tally(outcomes: Sequence[float]) -> dict[str, int]:
+    """Counts of wins, ties and losses."""
+    values = _outcomes(outcomes)
+    return {"wins": int((values == WIN).sum()), "ties": int((values == TIE).sum()),
+            "losses": int((values == LOSS).sum())}
+
+
+def _percentile_interval(samples: np.ndarray, alpha: float) -> tuple[float, float]:
+    low, high = np.quantile(samples, [alpha / 2, 1 - alpha / 2])
+    return float(low), float(high)
+
+
+def bootstrap_ci(values: Sequence[float], stat: Callable[[np.ndarray], float] = np.mean,
+                 n_boot: int = 1000, seed: int = 0, alpha: float = 0.05) -> tuple[float, float]:
+    """Percentile bootstrap interval of ``stat`` over ``values`` (resampled with replacement).
+
+    ``stat`` must accept an array of shape [n_boot, n] with ``axis=-1`` (numpy reductions do) or be a
+    plain function of one 1-D array. One value gives a zero-width interval; none gives NaNs."""
+    data = np.asarray(values, dtype=float)
+    if data.size == 0:
+        return float("nan"), float("nan")
+    rng = np.random.default_rng(seed)
+    index = rng.integers(0, data.size, size=(n_boot, data.size))
+    return _percentile_interval(_apply(stat, data[index]), alpha)
+
+
+def paired_bootstrap_ci(first: Sequence[float], second: Sequence[float],
+                        stat: Callable[[np.ndarray], float] = np.mean, n_boot: int = 1000,
+                        seed: int = 0, alpha: float = 0.05) -> tuple[float, float]:
+    """Bootstrap interval of ``stat(first) - stat(second)`` where both were measured on the same
+    prompts: each resample draws one set of prompt indices and applies it to both arms."""
+    a, b = np.asarray(first, dtype=float), np.asarray(second, dtype=float)
+    if a.shape != b.shape or a.ndim != 1:
+        raise ValueError("paired values must be two flat sequences of the same length")
+    if a.size == 0:
+        return float("nan"), float("nan")
+    rng = np.random.default_rng(seed)
+    index = rng.integers(0, a.size, size=(n_boot, a.size))
+    return _percentile_interval(_apply(stat, a[index]) - _apply(stat, b[index]), alpha)
+
+
+def _apply(stat: Callable[..., float], samples: np.ndarray) -> np.ndarray:
+    try:
+        result = np.asarray(stat(samples, axis=-1), dtype=float)
+        if result.shape == samples.shape[:1]:
+            return result
+    except TypeError:  # a plain function of one 1-D array
+        pass
+    return np.array([stat(row) for row in samples], dtype=float)
+
+
+def binomial_ci(successes: int, n: int, alpha: float = 0.05) -> tuple[float, float]:
+    """Exact (Clopper-Pearson) interval for a proportion; NaNs when n = 0."""
+    if n == 0:
+        return float("nan"), float("nan")
+    if not 0 <= successes <= n:
+        raise ValueError(f"successes = {successes} must lie in [0, n = {n}]")
+    from scipy.stats import binomtest
+
+    interval = binomtest(successes, n).proportion_ci(confidence_level=1 - alpha, method="exact")
+    return float(interval.low), float(interval.high)
+
+
+def binomial_p_value(successes: int, n: int, p: float = 0.5) -> float:
+    """Two-sided exact binomial test of ``successes`` out of ``n`` against rate ``p``."""
+    if n == 0:
+        return float("nan")
+    from scipy.stats import binomtest
+
+    return float(binomtest(successes, n, p).pvalue)
+
+
+def sign_test_p_value(outcomes: Sequence[float]) -> float:
+    """Two-sided sign test that wins and losses are equally likely (ties dropped)."""
+    counts = tally(outcomes)
+    return binomial_p_value(counts["wins"], counts["wins"] + counts["losses"])
+
+
+def auc(positive_scores: Sequence[float], negative_scores: Sequence[float]) -> float:
+    """Area under the ROC curve: the chance a random positive scores above a random negative,
+    ties counting ½ (the Mann-Whitney U statistic divided by n_pos * n_neg)."""
+    pos, neg = np.asarray(positive_scores, dtype=float), np.asarray(negative_scores, dtype=float)
+    if pos.size == 0 or neg.size == 0:
+        return float("nan")
+    diff = pos[:, None] - neg[None, :]
+    return float(((diff > 0).sum() + 0.5 * (diff == 0).sum()) / diff.size)

@@ -1,0 +1,120 @@
+"""evals.stats against values worked out by hand, and a coverage simulation for the bootstrap CI."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from evals.stats import (
+    auc,
+    binomial_ci,
+    binomial_p_value,
+    bootstrap_ci,
+    outcome_from_ranks,
+    outcome_from_scores,
+    paired_bootstrap_ci,
+    sign_test_p_value,
+    tally,
+    win_rate,
+)
+
+
+def test_win_rate_counts_ties_as_half():
+    # 2 wins + 1 tie (= ½) out of 4 -> 2.5 / 4
+    assert win_rate([1, 0.5, 0, 1]) == pytest.approx(0.625)
+    assert win_rate([0.5, 0.5, 0.5]) == 0.5
+    assert math.isnan(win_rate([]))
+    assert tally([1, 0.5, 0, 1]) == {"wins": 2, "ties": 1, "losses": 1}
+
+
+def test_win_rate_rejects_other_values():
+    with pytest.raises(ValueError, match="0.5"):
+        win_rate([1, 0.7])
+
+
+def test_outcomes_from_ranks_and_scores():
+    assert outcome_from_ranks(0, 1) == 1.0  # rank 0 is best
+    assert outcome_from_ranks(1, 1) == 0.5
+    assert outcome_from_ranks(2, 0) == 0.0
+    assert outcome_from_scores(0.3, -1.0) == 1.0
+    assert outcome_from_scores(2.0, 2.0) == 0.5
+    assert outcome_from_scores(-2.0, 2.0) == 0.0
+
+
+def test_bootstrap_ci_by_hand():
+    # a constant sample has no spread: every resample mean is 3
+    assert bootstrap_ci([3.0, 3.0, 3.0]) == (3.0, 3.0)
+    # two values {0, 1}: resample means are 0, ½, 1 with probabilities ¼, ½, ¼, so the 2.5 % and
+    # 97.5 % quantiles of many resamples are 0 and 1
+    assert bootstrap_ci([0.0, 1.0], n_boot=4000) == (0.0, 1.0)
+    # the same seed gives the same interval; an interval brackets the sample mean
+    values = np.random.default_rng(1).normal(size=50)
+    low, high = bootstrap_ci(values, seed=7)
+    assert (low, high) == bootstrap_ci(values, seed=7)
+    assert low < values.mean() < high
+    assert all(math.isnan(v) for v in bootstrap_ci([]))
+
+
+def test_bootstrap_ci_accepts_a_plain_statistic():
+    # median of 4 draws from {1, 2, 3, 100}: it equals 100 when at least 3 draws are 100, which has
+    # probability 4·(¼)³·¾ + (¼)⁴ = 0.0508 > 0.025, so the 97.5 % quantile is 100; likewise the
+    # 2.5 % quantile is 1 (at least 3 draws of 1)
+    low, high = bootstrap_ci([1.0, 2.0, 3.0, 100.0], stat=lambda x: float(np.median(x)), n_boot=4000)
+    assert (low, high) == (1.0, 100.0)
+
+
+def test_paired_bootstrap_ci_by_hand():
+    a = np.array([0.0, 1.0, 0.5, 1.0, 0.0])
+    # the difference of an arm with itself is exactly 0 in every resample
+    assert paired_bootstrap_ci(a, a) == (0.0, 0.0)
+    # shifting every paired value by 1 shifts every resampled difference by exactly 1: pairing makes
+    # the (large) spread of the shared values cancel, which an unpaired bootstrap would not
+    low, high = paired_bootstrap_ci(a + 1.0, a)
+    assert low == pytest.approx(1.0) and high == pytest.approx(1.0)
+    with pytest.raises(ValueError):
+        paired_bootstrap_ci([1.0, 2.0], [1.0])
+
+
+def test_binomial_helpers_by_hand():
+    # Clopper-Pearson with 0 successes in 10: upper = 1 - (alpha/2)^(1/n) = 1 - 0.025^(0.1)
+    low, high = binomial_ci(0, 10)
+    assert low == 0.0
+    assert high == pytest.approx(1 - 0.025 ** 0.1, abs=1e-9)
+    # 10 of 10: lower = (alpha/2)^(1/n)
+    low, high = binomial_ci(10, 10)
+    assert low == pytest.approx(0.025 ** 0.1, abs=1e-9) and high == 1.0
+    # exact two-sided test of 10 of 10 against ½: 2 * 0.5^10
+    assert binomial_p_value(10, 10) == pytest.approx(2 * 0.5 ** 10)
+    assert binomial_p_value(5, 10) == pytest.approx(1.0)
+    assert math.isnan(binomial_p_value(0, 0))
+    with pytest.raises(ValueError):
+        binomial_ci(11, 10)
+
+
+def test_sign_test_drops_ties():
+    # 8 wins, 5 ties, 0 losses: the ties go, leaving 8 of 8 -> 2 * 0.5^8
+    assert sign_test_p_value([1.0] * 8 + [0.5] * 5) == pytest.approx(2 * 0.5 ** 8)
+
+
+def test_auc_by_hand():
+    # pairs (pos, neg): 3>1, 3>2, 2>1 win; 2=2 ties -> (3 + ½) / 4
+    assert auc([3, 2], [1, 2]) == pytest.approx(0.875)
+    assert auc([1], [2]) == 0.0
+    assert math.isnan(auc([], [1]))
+
+
+def test_bootstrap_ci_covers_the_true_win_rate_about_95_percent_of_the_time():
+    """Draw many eval runs from a known outcome distribution (win ½, tie 0.2, loss 0.3, so the true
+    win rate with ties as ½ is 0.5 + 0.1 = 0.6) and count how often the 95 % interval holds 0.6."""
+    rng = np.random.default_rng(12345)
+    truth, runs, n = 0.6, 400, 120
+    covered = 0
+    for run in range(runs):
+        outcomes = rng.choice([1.0, 0.5, 0.0], size=n, p=[0.5, 0.2, 0.3])
+        low, high = bootstrap_ci(outcomes, n_boot=1000, seed=run)
+        covered += low <= truth <= high
+    coverage = covered / runs
+    # binomial noise of 400 runs is about ±0.011 (1 sd); the percentile bootstrap runs slightly narrow
+    assert 0.91 <= coverage <= 0.985, coverage
