@@ -55,7 +55,7 @@ from train.rollout import (
     reward_scores,
     sample,
 )
-from train.runs import announce, run_identity, write_checkpoint
+from train.runs import announce, run_identity, start_run, write_checkpoint
 from train.tuning import count_parameters, merged, prepare_for_training
 
 STAGE = "ppo"
@@ -445,10 +445,7 @@ def run(config: PPOConfig, registry: Registry | None = None) -> Checkpoint:
     from accelerate import Accelerator
 
     registry = registry or Registry()
-    started = time.perf_counter()
-    if config.run.threads:
-        torch.set_num_threads(config.run.threads)
-    torch.manual_seed(config.run.seed)
+    started = start_run(config.run)
     params, stage = config.ppo, stage_of(config)
 
     train_set = load_records(config.data.train, Demonstration, split="train", limit=config.data.limit)

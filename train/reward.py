@@ -34,7 +34,7 @@ from instructrl.errors import DataError, InstructrlError, ModelError
 from instructrl.models.reward import RewardModel
 from train.loop import fit
 from train.rl_math import kwise_ranking_loss, ranking_accuracy
-from train.runs import announce, run_identity, write_checkpoint
+from train.runs import announce, run_identity, start_run, write_checkpoint
 from train.tuning import count_parameters, merged, prepare_for_training
 
 STAGE = "rm"
@@ -218,10 +218,7 @@ def check_model(spec: str, registry: Registry) -> str:
 def run(config: RMConfig, registry: Registry | None = None) -> Checkpoint:
     """Train, validate, normalise and write the reward checkpoint; an interrupted run resumes."""
     registry = registry or Registry()
-    started = time.perf_counter()
-    if config.run.threads:
-        torch.set_num_threads(config.run.threads)
-    torch.manual_seed(config.run.seed)
+    started = start_run(config.run)
 
     parent = check_model(config.model.name, registry)
     train_set = load_comparisons(config.data.train, "train", config.data.limit)

@@ -35,6 +35,19 @@ def run_identity(stage: str, config, data_fingerprint: str) -> RunIdentity:
     return RunIdentity(name, run_dir)
 
 
+def start_run(run) -> float:
+    """What every stage does first: CPU threads and the seed from ``run`` (a RunConfig); returns the
+    start time for the card's wall time."""
+    import time
+
+    import torch
+
+    if run.threads:
+        torch.set_num_threads(run.threads)
+    torch.manual_seed(run.seed)
+    return time.perf_counter()
+
+
 def announce(stage: str, identity: RunIdentity, lines: list[str]) -> None:
     from accelerate import PartialState
 

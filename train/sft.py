@@ -24,7 +24,7 @@ from instructrl.data.loaders import fingerprint, load_records
 from instructrl.data.schemas import Demonstration
 from instructrl.models.loading import load_causal_lm, load_tokenizer
 from train.loop import fit
-from train.runs import announce, run_identity, write_checkpoint
+from train.runs import announce, run_identity, start_run, write_checkpoint
 from train.tuning import count_parameters, merged, prepare_for_training
 
 IGNORE = -100
@@ -120,10 +120,7 @@ def validation_loss(module: nn.Module, batches: list[dict]) -> dict[str, float]:
 def run(config: SFTConfig, registry: Registry | None = None) -> Checkpoint:
     """Train, validate and write the SFT checkpoint; an interrupted run resumes from its state."""
     registry = registry or Registry()
-    started = time.perf_counter()
-    if config.run.threads:
-        torch.set_num_threads(config.run.threads)
-    torch.manual_seed(config.run.seed)
+    started = start_run(config.run)
 
     train_set = load_records(config.data.train, Demonstration, split="train", limit=config.data.limit)
     val_set = load_records(config.data.validation or config.data.train, Demonstration,
