@@ -14,6 +14,7 @@ from evals.cache import GenerationCache
 from evals.models import CachedModel, PolicyPool, parse_model
 from instructrl.cli import main
 from instructrl.models.policy import SamplingParams
+from tests.chat_server import chat_server
 
 TINY_MODELS = "base:tiny-random,prompted:tiny-random,tiny-random"
 CATEGORIES = ("generation", "open_qa", "closed_qa", "brainstorming")
@@ -155,50 +156,13 @@ def test_paper_suite_writes_every_plot(tmp_path, truthfulqa_csv):
     assert results["sections"]["toxicity"]["n_prompts"] == 4
 
 
-class _EchoChatServer:
-    """A real OpenAI-compatible chat endpoint whose model answers "You asked: <last user message>"."""
-
-    def __init__(self):
-        import threading
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                text = "You asked: " + body["messages"][-1]["content"]
-                data = json.dumps({"id": "e", "object": "chat.completion", "created": 0, "model": body["model"],
-                                   "choices": [{"index": 0, "finish_reason": "stop",
-                                                "message": {"role": "assistant", "content": text}}],
-                                   "usage": {"prompt_tokens": 3, "completion_tokens": 3, "total_tokens": 6}}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-
 def test_a_remote_endpoint_as_the_baseline(tmp_path):
-    server = _EchoChatServer()
-    try:
+    with chat_server(lambda body: "You asked: " + body["messages"][-1]["content"]) as server:
         prompts = write_prompts(tmp_path / "prompts.jsonl", 4)
         out = tmp_path / "remote"
         assert main(["eval", "--suite", "winrate", "--models", "tiny-random", "--baseline", f"openai:echo@{server.url}",
                      "--judge", "rm:tiny-random", "--prompts", str(prompts), "--out", str(out), "--max-new-tokens", "6",
                      "--n-boot", "50", "--no-progress"]) == 0
-    finally:
-        server.close()
     results = json.loads((out / "results.json").read_text())
     section = results["sections"]["winrate"]
     assert section["baseline"]["type"] == "remote" and section["baseline"]["size"] is None

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -15,54 +13,36 @@ from evals.judges import Judge, LLMJudge, RewardJudge, VotesJudge, get_judge, pa
 from evals.winrate import first_is_model, judge_pairs, metadata_checks, summarise, unsupported_share
 from instructrl.data.schemas import Constraints, EvalItem
 from instructrl.errors import ConfigError, InstructrlError
+from tests.chat_server import chat_server
 
 # ---- a real OpenAI-compatible chat endpoint with a deterministic rule -----------------------------
 
 _SECTION = re.compile(r"## Output \(a\)\n\n(.*)\n\n## Output \(b\)\n\n(.*)\n\n## Your verdict", re.DOTALL)
 
 
-class LongerAnswerJudgeHandler(BaseHTTPRequestHandler):
-    """Answers /v1/chat/completions like an OpenAI server. Rule: prefer the longer output; reply with
-    chatter that names no output when the instruction contains "unclear" (a parse failure)."""
+def _longer_answer_rule(seen: list[tuple[str, str]]):
+    """The judge model's rule: prefer the longer output; reply with chatter that names no output when
+    the instruction contains "unclear" (a parse failure)."""
 
-    seen: list[tuple[str, str]] = []
-
-    def do_POST(self):  # noqa: N802 (http.server's naming)
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        if self.path != "/v1/chat/completions":
-            self.send_error(404)
-            return
+    def reply(body: dict) -> str:
         prompt = body["messages"][-1]["content"]
         first, second = _SECTION.search(prompt).groups()
-        type(self).seen.append((first, second))
+        seen.append((first, second))
         if "unclear" in prompt.split("## Output (a)")[0]:
-            verdict = "Both answers have merits, hard to say."
-        else:
-            verdict = "Output (a)" if len(first) >= len(second) else "Output (b)"
-        reply = {"id": "x", "object": "chat.completion", "created": 0, "model": body["model"],
-                 "choices": [{"index": 0, "finish_reason": "stop",
-                              "message": {"role": "assistant", "content": verdict}}],
-                 "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}}
-        data = json.dumps(reply).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+            return "Both answers have merits, hard to say."
+        return "Output (a)" if len(first) >= len(second) else "Output (b)"
 
-    def log_message(self, *args):  # keep test output quiet
-        pass
+    return reply
+
+
+SEEN: list[tuple[str, str]] = []
 
 
 @pytest.fixture
 def judge_server():
-    LongerAnswerJudgeHandler.seen = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), LongerAnswerJudgeHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/v1"
-    server.shutdown()
-    server.server_close()
+    SEEN.clear()
+    with chat_server(_longer_answer_rule(SEEN)) as server:
+        yield server.url
 
 
 def _items(n: int, unclear: set[int] = frozenset()) -> list[EvalItem]:
@@ -103,11 +83,11 @@ def test_llm_judge_follows_the_servers_rule_and_unswaps_the_order(judge_server):
     # the server prefers the longer answer wherever it was shown: the model wins every prompt
     assert outcomes == [1.0] * 16
     # and it saw the model's answer in both positions (the order really was randomised)
-    firsts = {first.startswith("a long") for first, _ in LongerAnswerJudgeHandler.seen}
+    firsts = {first.startswith("a long") for first, _ in SEEN}
     assert firsts == {True, False}
     placed_first = [first_is_model(0, "m", item.id) for item in items]
-    assert [f.startswith("a long") for f, _ in LongerAnswerJudgeHandler.seen] == placed_first or \
-        sorted(f.startswith("a long") for f, _ in LongerAnswerJudgeHandler.seen) == sorted(placed_first)
+    assert [f.startswith("a long") for f, _ in SEEN] == placed_first or \
+        sorted(f.startswith("a long") for f, _ in SEEN) == sorted(placed_first)
     # the reverse comparison loses everywhere
     assert judge_pairs(judge, items, baseline, model, seed=0, model="m") == [0.0] * 16
 
@@ -121,7 +101,7 @@ def test_llm_judge_counts_parse_failures_and_does_not_drop_them(judge_server):
     assert [outcomes[i] for i in (2, 5, 7)] == [None, None, None]
     assert outcomes[9] == 0.5
     assert judge.failures["parse_failures"] == 3
-    assert len(LongerAnswerJudgeHandler.seen) == 9
+    assert len(SEEN) == 9
     summary = summarise(outcomes, n_boot=200)
     # 6 wins + 1 tie judged; 3 without a verdict reported beside n
     assert summary["n"] == 7 and summary["no_verdict"] == 3

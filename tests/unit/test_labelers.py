@@ -3,10 +3,7 @@ the LLM judge against a real local HTTP server that answers like a chat-completi
 
 from __future__ import annotations
 
-import json
 import re
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -17,6 +14,7 @@ from instructrl.labelers.base import Labeler
 from instructrl.labelers.gold import combine, looks_truncated, repetition
 from instructrl.labelers.llm_judge import parse_order
 from instructrl.labelers.noise import NoisyLabeler
+from tests.chat_server import chat_server
 
 FRUITS = EvalItem("List three fruits as a bulleted list.", category="brainstorming",
                   reference="- apple\n- banana\n- cherry", constraints=Constraints(format="list", num_items=3), id="fruits")
@@ -135,61 +133,39 @@ def test_registry_names_and_unknown_name_lists_known():
 # ---- the LLM judge against a local OpenAI-style server -------------------------------------------
 
 
-class _ChatHandler(BaseHTTPRequestHandler):
-    """Answers POST /v1/chat/completions by ranking the shown answers longest first; the model
-    "confused" replies with prose that names no ranking."""
-
-    requests: list[dict] = []
-
-    def do_POST(self):  # noqa: N802 (http.server's naming)
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        type(self).requests.append({"path": self.path, "body": body})
-        text = body["messages"][-1]["content"]
-        answers = re.findall(r"\[Answer (\d+)\]\n(.*?)\n\[End of answer \1\]", text, re.DOTALL)
-        order = sorted(answers, key=lambda pair: -len(pair[1]))
-        reply = "I like them all." if body["model"] == "confused" else ", ".join(n for n, _ in order)
-        payload = json.dumps({"id": "x", "object": "chat.completion", "model": body["model"],
-                              "choices": [{"index": 0, "finish_reason": "stop",
-                                           "message": {"role": "assistant", "content": reply}}]}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, *args):
-        pass
+def _longest_first(body: dict) -> str:
+    """The ranking model's rule: the shown answers, longest first; the model "confused" replies with
+    prose that names no ranking."""
+    text = body["messages"][-1]["content"]
+    answers = re.findall(r"\[Answer (\d+)\]\n(.*?)\n\[End of answer \1\]", text, re.DOTALL)
+    order = sorted(answers, key=lambda pair: -len(pair[1]))
+    return "I like them all." if body["model"] == "confused" else ", ".join(n for n, _ in order)
 
 
 @pytest.fixture
-def chat_server():
-    _ChatHandler.requests = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _ChatHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/v1"
-    server.shutdown()
-    server.server_close()
+def chat_endpoint():
+    with chat_server(_longest_first) as server:
+        yield server
 
 
-def test_llm_judge_ranks_through_the_endpoint_with_shuffled_order(chat_server):
-    judge = get_labeler(f"llm:length-judge@{chat_server}")
+def test_llm_judge_ranks_through_the_endpoint_with_shuffled_order(chat_endpoint):
+    judge = get_labeler(f"llm:length-judge@{chat_endpoint.url}")
     answers = ["mid size", "a much longer answer here", "s"]
     assert judge.rank(FRUITS, answers) == [1, 0, 2]
     assert judge.prefer(FRUITS, "short", "longer one") == 0.0
     assert judge.stats == {"calls": 2, "parse_failures": 0}
-    first = _ChatHandler.requests[0]
+    first = chat_endpoint.requests[0]
     assert first["path"] == "/v1/chat/completions" and first["body"]["model"] == "length-judge"
     # order randomised: over several prompts the first shown answer is not always answers[0]
     shown_first = set()
     for i in range(8):
         judge.rank(EvalItem("q", id=f"p{i}"), answers)
-        shown_first.add(re.search(r"\[Answer 1\]\n(.*?)\n", _ChatHandler.requests[-1]["body"]["messages"][-1]["content"]).group(1))
+        shown_first.add(re.search(r"\[Answer 1\]\n(.*?)\n", chat_endpoint.requests[-1]["body"]["messages"][-1]["content"]).group(1))
     assert len(shown_first) > 1
 
 
-def test_llm_judge_counts_parse_failures(chat_server):
-    judge = get_labeler(f"llm:confused@{chat_server}", retries=1)
+def test_llm_judge_counts_parse_failures(chat_endpoint):
+    judge = get_labeler(f"llm:confused@{chat_endpoint.url}", retries=1)
     assert judge.rank(FRUITS, ["a", "bb"]) == [0, 0]  # all-tie: a Comparison rejects it, not silently kept
     assert judge.stats == {"calls": 2, "parse_failures": 1}
 
