@@ -352,7 +352,7 @@ def prefix_tree_logprobs(policy, prefix: str, requests: Sequence[tuple[str, Sequ
     prefix_ids = tok(prefix, add_special_tokens=False)["input_ids"]
     out: list[list[float]] = []
     with torch.no_grad():
-        base = model(torch.tensor([prefix_ids], device=device), use_cache=True).past_key_values
+        base = model(torch.tensor([prefix_ids], device=device), use_cache=True).cache
         for tail, continuations in requests:
             prompt = prefix + tail
             prompt_ids = tok(prompt, add_special_tokens=False)["input_ids"]
@@ -361,7 +361,7 @@ def prefix_tree_logprobs(policy, prefix: str, requests: Sequence[tuple[str, Sequ
                 continue
             cache = copy.deepcopy(base)
             positions = torch.arange(len(prefix_ids), len(prompt_ids), device=device)[None]
-            step = model(torch.tensor([prompt_ids[len(prefix_ids):]], device=device), past_key_values=cache,
+            step = model(torch.tensor([prompt_ids[len(prefix_ids):]], device=device), cache=cache,
                          position_ids=positions, use_cache=True)
             first = torch.log_softmax(step.logits[0, -1].float(), dim=-1)
             values: list[float] = []
@@ -373,12 +373,12 @@ def prefix_tree_logprobs(policy, prefix: str, requests: Sequence[tuple[str, Sequ
                 for row, ids in enumerate(chunk):
                     batch[row, : len(ids)] = torch.tensor(ids)
                     mask[row, : len(ids)] = 1
-                rows = copy.deepcopy(step.past_key_values)
+                rows = copy.deepcopy(step.cache)
                 rows.batch_repeat_interleave(len(chunk))
                 full_mask = torch.cat([torch.ones((len(chunk), len(prompt_ids)), dtype=torch.long, device=device),
                                        mask], 1)
                 pos = torch.arange(len(prompt_ids), len(prompt_ids) + width, device=device).expand(len(chunk), -1)
-                logits = model(batch, attention_mask=full_mask, past_key_values=rows, position_ids=pos).logits
+                logits = model(batch, attention_mask=full_mask, cache=rows, position_ids=pos).logits
                 # token t is predicted at position t-1; token 0 by the prompt's last position
                 later = gather_logprobs(logits[:, :-1], batch[:, 1:]) * mask[:, 1:]
                 values += [float(first[ids[0]] + later[row].sum()) for row, ids in enumerate(chunk)]
