@@ -74,6 +74,17 @@ def bucketed_order(lengths: Sequence[int], micro_batch: int, seed: int, epoch: i
     return [b for b in batches if len(b) == micro_batch]  # full micro-batches only: equal steps everywhere
 
 
+def pad_right(rows: Sequence[Sequence[int]], pad_id: int, device=None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Token rows -> right-padded ids [N, T] and attention mask [N, T]."""
+    width = max(len(r) for r in rows)
+    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(rows), width), dtype=torch.long)
+    for i, r in enumerate(rows):
+        ids[i, :len(r)] = torch.tensor(r)
+        mask[i, :len(r)] = 1
+    return ids.to(device), mask.to(device)
+
+
 # ---- logging -----------------------------------------------------------------------------------
 
 

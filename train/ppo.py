@@ -42,7 +42,7 @@ from instructrl.data.schemas import Demonstration, EvalItem, PretrainText
 from instructrl.errors import ConfigError, InstructrlError
 from instructrl.models.loading import load_causal_lm, load_tokenizer
 from train import rl_math
-from train.loop import RunLogger, load_state, make_optimizer, make_scheduler, save_state
+from train.loop import RunLogger, load_state, make_optimizer, make_scheduler, pad_right, save_state
 from train.rollout import (
     ActorCritic,
     Advantages,
@@ -201,16 +201,6 @@ def pretrain_chunks(tokenizer, docs: list[PretrainText], length: int) -> list[li
         ids = tokenizer(doc.text, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
         chunks.extend(ids[i:i + length] for i in range(0, len(ids), length) if len(ids[i:i + length]) > 1)
     return chunks
-
-
-def pad_right(rows: list[list[int]], pad_id: int, device) -> tuple[torch.Tensor, torch.Tensor]:
-    width = max(len(r) for r in rows)
-    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(rows), width), dtype=torch.long)
-    for i, r in enumerate(rows):
-        ids[i, :len(r)] = torch.tensor(r)
-        mask[i, :len(r)] = 1
-    return ids.to(device), mask.to(device)
 
 
 def ptx_batch(chunks: list[list[int]], step: int, count: int, seed: int, pad_id: int, device):

@@ -32,7 +32,7 @@ from instructrl.data.loaders import Loaded, fingerprint, load_records
 from instructrl.data.schemas import Comparison, Demonstration
 from instructrl.errors import DataError, InstructrlError, ModelError
 from instructrl.models.reward import RewardModel
-from train.loop import fit
+from train.loop import fit, pad_right
 from train.rl_math import kwise_ranking_loss, ranking_accuracy
 from train.runs import announce, run_identity, start_run, write_checkpoint
 from train.tuning import count_parameters, merged, prepare_for_training
@@ -105,12 +105,7 @@ def collate(examples: list[Example], pad_id: int) -> dict[str, torch.Tensor | fl
     ``ranks`` / ``valid`` [B, K] (K = most answers in the batch) and ``weight`` = B prompts."""
     k = max(len(e.ranking) for e in examples)
     sequences = [s for e in examples for s in e.answers]
-    width = max(len(s) for s in sequences)
-    ids = torch.full((len(sequences), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(sequences), width), dtype=torch.long)
-    for row, seq in enumerate(sequences):
-        ids[row, :len(seq)] = torch.tensor(seq)
-        mask[row, :len(seq)] = 1
+    ids, mask = pad_right(sequences, pad_id)
     ranks = torch.zeros((len(examples), k), dtype=torch.long)
     valid = torch.zeros((len(examples), k), dtype=torch.bool)
     for row, e in enumerate(examples):
