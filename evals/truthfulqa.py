@@ -345,8 +345,6 @@ def prefix_tree_logprobs(policy, prefix: str, requests: Sequence[tuple[str, Sequ
     tokens goes through ``policy.logprobs`` instead."""
     import torch
 
-    from instructrl.models.policy import gather_logprobs
-
     tok, model = policy.tokenizer, policy.model
     device = next(model.parameters()).device
     prefix_ids = tok(prefix, add_special_tokens=False)["input_ids"]
@@ -363,34 +361,13 @@ def prefix_tree_logprobs(policy, prefix: str, requests: Sequence[tuple[str, Sequ
             positions = torch.arange(len(prefix_ids), len(prompt_ids), device=device)[None]
             step = model(torch.tensor([prompt_ids[len(prefix_ids):]], device=device), cache=cache,
                          position_ids=positions, use_cache=True)
-            first = torch.log_softmax(step.logits[0, -1].float(), dim=-1)
             values: list[float] = []
             for start in range(0, len(continuations), batch_size):
-                chunk = [_continuation_ids(tok, prompt, prompt_ids, c) for c in continuations[start:start + batch_size]]
-                width = max(len(ids) for ids in chunk)
-                batch = torch.full((len(chunk), width), tok.pad_token_id, device=device)
-                mask = torch.zeros((len(chunk), width), dtype=torch.long, device=device)
-                for row, ids in enumerate(chunk):
-                    batch[row, : len(ids)] = torch.tensor(ids)
-                    mask[row, : len(ids)] = 1
-                rows = copy.deepcopy(step.cache)
-                rows.batch_repeat_interleave(len(chunk))
-                full_mask = torch.cat([torch.ones((len(chunk), len(prompt_ids)), dtype=torch.long, device=device),
-                                       mask], 1)
-                pos = torch.arange(len(prompt_ids), len(prompt_ids) + width, device=device).expand(len(chunk), -1)
-                logits = model(batch, attention_mask=full_mask, cache=rows, position_ids=pos).logits
-                # token t is predicted at position t-1; token 0 by the prompt's last position
-                later = gather_logprobs(logits[:, :-1], batch[:, 1:]) * mask[:, 1:]
-                values += [float(first[ids[0]] + later[row].sum()) for row, ids in enumerate(chunk)]
+                values += policy.logprobs_after(prompt, prompt_ids, step.cache, step.logits[0, -1],
+                                                list(continuations[start:start + batch_size]))
             out.append(values)
     return out
 
-
-def _continuation_ids(tokenizer, prompt: str, prompt_ids: list[int], continuation: str) -> list[int]:
-    whole = tokenizer(prompt + continuation, add_special_tokens=False)["input_ids"]
-    if whole[: len(prompt_ids)] == prompt_ids and len(whole) > len(prompt_ids):
-        return whole[len(prompt_ids):]
-    return tokenizer(continuation, add_special_tokens=False)["input_ids"]
 
 
 # ---- generation ----------------------------------------------------------------------------------

@@ -174,26 +174,34 @@ class Policy:
         return scores
 
     def _group_logprobs(self, prompt: str, continuations: list[str]) -> list[float]:
-        tok, device = self.tokenizer, self.device
+        tok = self.tokenizer
         prompt_ids = tok(prompt, add_special_tokens=False)["input_ids"] or [tok.eos_token_id]
-        cont_ids = [_continuation_ids(tok, prompt, prompt_ids, c) for c in continuations]
-        out = self.model(torch.tensor([prompt_ids], device=device), use_cache=True)
-        first = torch.log_softmax(out.logits[0, -1].float(), dim=-1)
+        out = self.model(torch.tensor([prompt_ids], device=self.device), use_cache=True)
+        return self.logprobs_after(prompt, prompt_ids, out.cache, out.logits[0, -1], continuations)
+
+    @torch.no_grad()
+    def logprobs_after(self, prompt: str, prompt_ids: list[int], cache, last_logits: torch.Tensor,
+                       continuations: Sequence[str]) -> list[float]:
+        """log p(continuation | prompt) for a batch of continuations, given the prompt's KV cache and
+        its last position's logits (the cache is copied, not changed). Callers that share an even
+        longer prefix across prompts (TruthfulQA's few-shot primer) build the cache themselves."""
+        tok, device = self.tokenizer, self.device
+        cont_ids = [continuation_ids(tok, prompt, prompt_ids, c) for c in continuations]
+        first = torch.log_softmax(last_logits.float(), dim=-1)
         width = max(len(ids) for ids in cont_ids)
         batch = torch.full((len(cont_ids), width), tok.pad_token_id, device=device)
         mask = torch.zeros((len(cont_ids), width), dtype=torch.long, device=device)
         for row, ids in enumerate(cont_ids):
             batch[row, : len(ids)] = torch.tensor(ids)
             mask[row, : len(ids)] = 1
-        cache = copy.deepcopy(out.cache)
-        cache.batch_repeat_interleave(len(cont_ids))
+        rows = copy.deepcopy(cache)
+        rows.batch_repeat_interleave(len(cont_ids))
         full_mask = torch.cat([torch.ones((len(cont_ids), len(prompt_ids)), dtype=torch.long, device=device), mask], 1)
         positions = torch.arange(len(prompt_ids), len(prompt_ids) + width, device=device).expand(len(cont_ids), -1)
-        logits = self.model(batch, attention_mask=full_mask, cache=cache, position_ids=positions).logits
+        logits = self.model(batch, attention_mask=full_mask, cache=rows, position_ids=positions).logits
         # token t of a continuation is predicted by position t-1; token 0 by the prompt's last position
         later = gather_logprobs(logits[:, :-1], batch[:, 1:]) * mask[:, 1:]
         return [float(first[ids[0]] + later[row].sum()) for row, ids in enumerate(cont_ids)]
-
 
 def _raw(prompt: Prompt) -> str:
     if not isinstance(prompt, str):
@@ -201,7 +209,9 @@ def _raw(prompt: Prompt) -> str:
     return prompt
 
 
-def _continuation_ids(tokenizer, prompt: str, prompt_ids: list[int], continuation: str) -> list[int]:
+def continuation_ids(tokenizer, prompt: str, prompt_ids: list[int], continuation: str) -> list[int]:
+    """The continuation's tokens: those of ``prompt + continuation`` after the prompt's own (so a
+    leading space merges as the tokenizer would merge it), or its own tokens when they do not line up."""
     if not continuation:
         raise ValueError("an empty continuation has no log-probability to score")
     whole = tokenizer(prompt + continuation, add_special_tokens=False)["input_ids"]
