@@ -5,8 +5,11 @@ cut to the same number of tokens, same batch, same answer length, one PPO epoch 
 Reported: rollout samples per second over the timed steps (the first step of each side is a warm-up
 and is not timed) and the time split of a step (generate / score / optimise).
 
-ours      = the ``cpu`` preset's training choices (LoRA policy and critic, reference = adapters off)
-ours-full = a full fine-tune like TRL's (printed for reference)
+ours      = the ``cpu`` preset's training choices (LoRA policy and critic, reference = adapters off; on
+            a CPU with native bfloat16 the frozen weights are bfloat16, what trains stays float32)
+ours-full = a full fine-tune like TRL's, float32 (printed for reference)
+trl       = TRL's PPOTrainer, full fine-tune, timed in float32 and with ``bf16=True`` (mixed precision);
+            the faster of the two is the peer
 
 TRL 1.10 is installed with ``pip install --no-deps --target .cache/bench-trl trl==1.10.0`` on first use
 (its dependencies are already in instructrl's environment) and runs in a subprocess.
@@ -104,10 +107,10 @@ def ensure_trl() -> None:
                     f"trl=={TRL_VERSION}"], check=True)
 
 
-def run_trl(model_dir: str, rm_dir: str, args) -> dict:
+def run_trl(model_dir: str, rm_dir: str, args, bf16: bool) -> dict:
     ensure_trl()
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TRL_DIR), str(REPO), os.environ.get("PYTHONPATH", "")])}
-    spec = json.dumps({"model": model_dir, "rm": rm_dir, "batch": args.batch, "steps": args.steps,
+    spec = json.dumps({"model": model_dir, "rm": rm_dir, "batch": args.batch, "steps": args.steps, "bf16": bf16,
                        "response_length": args.response_length, "prompt_tokens": args.prompt_tokens})
     done = subprocess.run([sys.executable, __file__, "--trl-worker", spec], env=env, capture_output=True, text=True)
     if done.returncode != 0:
@@ -180,7 +183,7 @@ def trl_worker(spec: dict) -> None:
                            response_length=spec["response_length"], temperature=1.0, learning_rate=1e-6,
                            kl_coef=0.02, missing_eos_penalty=1.0, stop_token="eos", num_sample_generations=0,
                            local_rollout_forward_batch_size=spec["batch"], report_to="none", save_strategy="no",
-                           logging_steps=1, use_cpu=True, bf16=False, seed=0, dataloader_num_workers=0)
+                           logging_steps=1, use_cpu=True, bf16=spec["bf16"], seed=0, dataloader_num_workers=0)
         trainer = PPOTrainer(args=config, processing_class=tokenizer, model=policy, ref_model=ref,
                              reward_model=reward, train_dataset=dataset, value_model=value, callbacks=[Clock()])
         trainer.train()
@@ -234,8 +237,12 @@ def main() -> None:
         full = None if args.quick or args.skip_full else run_ours(args.model, rm_dir, args, full=True)
         if full:
             print(line("ours-full", full), flush=True)
-        peer = run_trl(model_dir, rm_dir, args)
-        print(line(f"trl {peer['version']}", peer), flush=True)
+        peers = {}
+        for bf16 in (False, True):
+            peers["bf16" if bf16 else "float32"] = run = run_trl(model_dir, rm_dir, args, bf16)
+            print(line(f"trl {run['version']} {'bf16' if bf16 else 'fp32'}", run), flush=True)
+        peer_setting = max(peers, key=lambda k: peers[k]["samples_per_s"])
+        peer = peers[peer_setting]
     ratio = ours["samples_per_s"] / peer["samples_per_s"]
     print(f"ratio (ours / trl): {ratio:.2f}x")
     result = {"bench": "ppo_vs_trl", "ours": round(ours["samples_per_s"], 4), "peer": round(peer["samples_per_s"], 4),
@@ -245,7 +252,8 @@ def main() -> None:
               "ours_split_s": {k: round(ours[f"{k}_s"], 3) for k in ("generate", "score", "optimise")},
               "peer_split_s": {k: round(peer[f"{k}_s"], 3) for k in ("generate", "score", "optimise")},
               "ours_s_per_step": round(ours["s_per_step"], 3), "peer_s_per_step": round(peer["s_per_step"], 3),
-              "peer_version": f"trl {peer['version']}"}
+              "peer_version": f"trl {peer['version']}", "peer_precision": peer_setting,
+              "peer_samples_per_s_by_precision": {k: round(v["samples_per_s"], 4) for k, v in peers.items()}}
     if full:
         result["ours_full_samples_per_s"] = round(full["samples_per_s"], 4)
         result["ours_full_ratio"] = round(full["samples_per_s"] / peer["samples_per_s"], 3)

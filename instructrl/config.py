@@ -40,15 +40,17 @@ class LoraConfig:
 @dataclass
 class ModelConfig:
     name: str = "smollm2-135m"  # a built-in name, checkpoint name or stage, local dir, .gguf file or hub id
-    dtype: str = "float32"  # CPUs have no fast bf16: keep fp32 there
+    # weights' dtype: float32 for weights an optimiser updates; a LoRA run may keep its frozen base in
+    # bfloat16 ("auto" = bfloat16 where the hardware multiplies it natively, else float32)
+    dtype: str = "float32"
     lora: LoraConfig = field(default_factory=LoraConfig)
     freeze_embeddings: bool = False
     gradient_checkpointing: bool = False
     dropout: float = 0.0  # attention dropout during training (the paper's SFT used 0.2)
 
     def __post_init__(self) -> None:
-        check(self.dtype in ("float32", "bfloat16", "float16"), "model.dtype", self.dtype,
-               "float32, bfloat16 or float16")
+        check(self.dtype in ("auto", "float32", "bfloat16", "float16"), "model.dtype", self.dtype,
+               "auto, float32, bfloat16 or float16")
         check(0 <= self.dropout < 1, "model.dropout", self.dropout, "a value in [0, 1)")
 
 

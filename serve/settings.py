@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from instructrl.errors import ConfigError
+from instructrl.models.loading import DTYPES
 
 
 @dataclass
@@ -39,7 +40,7 @@ class Settings:
     retry_after_s: int = 1
     # model pool
     memory_cap_gb: float = 8.0  # loaded local models (weights) above this evict the least recently used
-    dtype: str = "float32"
+    dtype: str = "auto"  # weights of local models; auto = bfloat16 where the hardware multiplies it natively
 
     def __post_init__(self) -> None:
         self.api_keys = tuple(self.api_keys)
@@ -54,6 +55,8 @@ class Settings:
             if float(getattr(self, name)) <= 0:
                 raise ConfigError(f"serve setting {name} = {getattr(self, name)} must be positive",
                                   f"pass a positive --{name.replace('_', '-')}")
+        if self.dtype not in DTYPES:
+            raise ConfigError(f"dtype {self.dtype!r} is not one of {', '.join(DTYPES)}", "pass --dtype auto or float32")
         if self.batch_wait_ms < 0:
             raise ConfigError(f"batch_wait_ms = {self.batch_wait_ms} is negative", "use 0 or more milliseconds")
         if self.max_compare_models < 2:

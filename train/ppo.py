@@ -40,7 +40,7 @@ from instructrl.config import DataConfig, ModelConfig, OptimConfig, RunConfig, c
 from instructrl.data.loaders import fingerprint, load_records
 from instructrl.data.schemas import Demonstration, EvalItem, PretrainText
 from instructrl.errors import ConfigError, InstructrlError
-from instructrl.models.loading import load_causal_lm, load_tokenizer
+from instructrl.models.loading import DTYPES, load_causal_lm, load_tokenizer, torch_dtype
 from train import rl_math
 from train.loop import RunLogger, load_state, make_optimizer, make_scheduler, pad_right, save_state
 from train.rollout import (
@@ -48,6 +48,7 @@ from train.rollout import (
     Advantages,
     Rollout,
     Samples,
+    SamplingCopy,
     ValueHead,
     core_model,
     lm_token_logprobs,
@@ -56,7 +57,7 @@ from train.rollout import (
     sample,
 )
 from train.runs import announce, run_identity, start_run, write_checkpoint
-from train.tuning import count_parameters, merged, prepare_for_training
+from train.tuning import count_parameters, merged, prepare_for_training, trainable_in_float32
 
 STAGE = "ppo"
 CURVE_FILE = "overoptimisation"
@@ -80,6 +81,9 @@ class PPOParams:
     max_new_tokens: int = 64
     max_prompt_tokens: int = 192
     no_eos_penalty: float = 1.0  # subtracted from the RM score of answers cut off at max_new_tokens
+    # sample from a merged copy of the policy in this dtype ("auto": bfloat16 where the hardware has it), or
+    # "off" for the policy itself; auto uses the copy only with LoRA or when it is 16-bit (see SamplingCopy)
+    sampling_copy: str = "auto"
     reuse_forward: bool = True  # one pass, one minibatch: the first training forward gives π_old and V_old
     ema: float = 0.992  # policy EMA decay; the EMA is the released checkpoint
     value_init: str = "rm"  # "rm": critic = a copy of the reward model (paper); "shared": head on the policy
@@ -101,6 +105,8 @@ class PPOParams:
         check(self.max_new_tokens >= 1, "ppo.max_new_tokens", self.max_new_tokens, "1 or more")
         check(0 <= self.ema < 1, "ppo.ema", self.ema, "a decay in [0, 1)")
         check(self.value_init in ("rm", "shared"), "ppo.value_init", self.value_init, "rm or shared")
+        check(self.sampling_copy in ("off", *DTYPES), "ppo.sampling_copy", self.sampling_copy,
+              f"off or one of {', '.join(DTYPES)}")
         check(self.ptx_coef >= 0, "ppo.ptx_coef", self.ptx_coef, "0 (PPO) or more (PPO-ptx; paper 27.8)")
         check(self.ptx_per_episode >= 0, "ppo.ptx_per_episode", self.ptx_per_episode, "0 or more")
         check(self.gold_every >= 0 and self.gold_prompts >= 0, "ppo.gold_every", self.gold_every, "0 or more")
@@ -141,6 +147,7 @@ class Models:
     ref: nn.Module | None  # None: the policy with LoRA adapters switched off is the reference
     reward: Any  # instructrl.models.reward.RewardModel, frozen
     tokenizer: Any
+    sampler: SamplingCopy | None = None  # None: step 1 samples from the policy itself
 
 
 def build_models(config: PPOConfig) -> Models:
@@ -167,7 +174,20 @@ def build_models(config: PPOConfig) -> Models:
         nn.init.zeros_(head.weight)
         nn.init.zeros_(head.bias)
         critic = ValueHead(None, head)
-    return Models(ActorCritic(policy, critic, config.ppo.temperature), ref, reward, tokenizer)
+    # a LoRA run may keep the frozen weights in bfloat16 (model.dtype); what trains stays float32
+    actor_critic = trainable_in_float32(ActorCritic(policy, critic, config.ppo.temperature))
+    return Models(actor_critic, ref, reward, tokenizer, sampling_copy(actor_critic.policy, config.ppo.sampling_copy))
+
+
+def sampling_copy(policy: nn.Module, setting: str) -> SamplingCopy | None:
+    """The merged copy step 1 samples from, or None to sample from the policy (see ``PPOParams.sampling_copy``)."""
+    if setting == "off":
+        return None
+    dtype = torch_dtype(setting)
+    lora = hasattr(policy, "merge_and_unload")
+    if setting == "auto" and not lora and dtype == next(policy.parameters()).dtype:
+        return None  # a full fine-tune already samples in that dtype: a copy would only cost memory
+    return SamplingCopy(policy, dtype)
 
 
 def _frozen(module: nn.Module) -> nn.Module:
@@ -217,7 +237,8 @@ def ptx_batch(chunks: list[list[int]], step: int, count: int, seed: int, pad_id:
 def generate(models: Models, prompts: list, params: PPOParams, policy: nn.Module) -> Samples:
     """Step 1: sample one answer per prompt at the training temperature."""
     texts = [format_prompt(models.tokenizer, p) for p in prompts]
-    return sample(policy, models.tokenizer, texts, params.max_prompt_tokens,
+    sampler = models.sampler.refresh() if models.sampler is not None else policy
+    return sample(sampler, models.tokenizer, texts, params.max_prompt_tokens,
                   params.max_new_tokens, params.temperature)
 
 
@@ -339,8 +360,9 @@ def measure_gold(policy: nn.Module, models: Models, items: list[EvalItem], param
         return {}
     texts = [format_prompt(models.tokenizer, i.prompt) for i in items]
     answers: list[str] = []
+    sampler = models.sampler.refresh() if models.sampler is not None else policy
     for start in range(0, len(texts), 16):
-        answers.extend(sample(policy, models.tokenizer, texts[start:start + 16], params.max_prompt_tokens,
+        answers.extend(sample(sampler, models.tokenizer, texts[start:start + 16], params.max_prompt_tokens,
                               params.max_new_tokens, 0.0).texts)
     proxy = models.reward.score([i.prompt for i in items], [a or " " for a in answers])
     out = {"proxy": sum(proxy) / len(proxy)}
@@ -537,7 +559,7 @@ def run(config: PPOConfig, registry: Registry | None = None) -> Checkpoint:
 
     # the released model: the EMA of the policy, adapters merged into a plain transformers model
     ema.copy_to(module.policy)
-    final = merged(module.policy).eval()
+    final = merged(module.policy, lambda: load_causal_lm(config.model.name, "float32")).eval()
     end_pretrain = pretrain_loss(final, eval_chunks, tokenizer.pad_token_id)
     peak_mb = _peak_memory_mb()
     summary = {"steps": step, "reward_rm": metrics.get("reward/rm"), "kl": last_kl, "kl_coef": kl_coef,

@@ -10,6 +10,7 @@ token (the decision to stop is an action too). Position ids count real tokens on
 from __future__ import annotations
 
 import contextlib
+import copy
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -78,7 +79,7 @@ class ValueHead(nn.Module):
         self.backbone, self.head = backbone, head
 
     def forward(self, hidden: torch.Tensor) -> torch.Tensor:
-        return self.head(hidden).squeeze(-1).float()
+        return self.head(hidden.to(self.head.weight.dtype)).squeeze(-1).float()
 
 
 class ActorCritic(nn.Module):
@@ -94,9 +95,13 @@ class ActorCritic(nn.Module):
                 prompt_length: int, ptx_ids: torch.Tensor | None = None,
                 ptx_mask: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         """logprobs, entropy, values: [B, R] for the answer tokens; ptx_logprobs [N, L-1] when ptx_ids are given."""
+        with training_attention(next(self.policy.parameters())):
+            return self._forward(sequences, attention_mask, position_ids, prompt_length, ptx_ids, ptx_mask)
+
+    def _forward(self, sequences, attention_mask, position_ids, prompt_length, ptx_ids, ptx_mask):
         hidden = policy_hidden(self.policy, sequences, attention_mask, position_ids)
         answer_states = hidden[:, prompt_length - 1:-1]  # the state before each answer token predicts it
-        logits = core_model(self.policy).get_output_embeddings()(answer_states).float() / self.temperature
+        logits = head_logits(self.policy, answer_states) / self.temperature
         targets = sequences[:, prompt_length:]
         logprobs = torch.log_softmax(logits, dim=-1).gather(-1, targets.unsqueeze(-1)).squeeze(-1)
         with torch.no_grad():
@@ -113,6 +118,17 @@ class ActorCritic(nn.Module):
         return out
 
 
+def training_attention(param: torch.Tensor):
+    """The attention kernel for a forward pass that will be differentiated. On a CPU with 16-bit weights
+    torch's fused (flash) attention has a slow backward (about 3x the plain one at PPO's lengths), so
+    the plain ("math") kernel is used there; elsewhere torch's own choice."""
+    if not torch.is_grad_enabled() or param.device.type != "cpu" or param.dtype == torch.float32:
+        return contextlib.nullcontext()
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    return sdpa_kernel([SDPBackend.MATH])
+
+
 def policy_hidden(lm: nn.Module, input_ids: torch.Tensor, attention_mask: torch.Tensor,
                   position_ids: torch.Tensor | None = None) -> torch.Tensor:
     """Final hidden states [B, T, H]; the vocabulary head is applied by callers only where needed."""
@@ -121,10 +137,18 @@ def policy_hidden(lm: nn.Module, input_ids: torch.Tensor, attention_mask: torch.
                            position_ids=position_ids).last_hidden_state
 
 
+def head_logits(lm: nn.Module, states: torch.Tensor) -> torch.Tensor:
+    """The vocabulary head on ``states`` [..., H] -> float32 logits [..., V], computed in float32 whatever
+    the model's dtype: log-probs, ratios and KL need more precision than bfloat16 logits carry."""
+    head = core_model(lm).get_output_embeddings()
+    bias = None if head.bias is None else head.bias.float()
+    return torch.nn.functional.linear(states.float().contiguous(), head.weight.float(), bias)
+
+
 def lm_token_logprobs(lm: nn.Module, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
     """log p(x_t | x_<t) for t ≥ 1 of right-padded text: [N, L] -> [N, L-1] (temperature 1)."""
     hidden = policy_hidden(lm, input_ids, attention_mask)
-    logits = core_model(lm).get_output_embeddings()(hidden[:, :-1]).float()
+    logits = head_logits(lm, hidden[:, :-1])
     return torch.log_softmax(logits, dim=-1).gather(-1, input_ids[:, 1:].unsqueeze(-1)).squeeze(-1)
 
 
@@ -136,11 +160,63 @@ def reference_logprobs(ref: nn.Module | None, policy: nn.Module, samples: Sample
     switch_off = lm.disable_adapter() if ref is None and hasattr(lm, "disable_adapter") else contextlib.nullcontext()
     with switch_off:
         hidden = policy_hidden(lm, samples.sequences, samples.attention_mask, samples.position_ids)
-        logits = core_model(lm).get_output_embeddings()(hidden[:, samples.prompt_length - 1:-1]).float() / temperature
+        logits = head_logits(lm, hidden[:, samples.prompt_length - 1:-1]) / temperature
     return torch.log_softmax(logits, dim=-1).gather(-1, samples.sequences[:, samples.prompt_length:].unsqueeze(-1)).squeeze(-1)
 
 
 # ---- sampling ----------------------------------------------------------------------------------
+
+
+class SamplingCopy:
+    """A plain copy of the policy that only samples, refreshed from the policy before each rollout.
+
+    Decoding is bound by reading the weights once per token: with LoRA every adapted layer adds two
+    small matrix products per token, and on hardware with native bfloat16 a 16-bit copy halves the bytes
+    read. So the copy holds the merged weights (base + adapter change) in ``dtype``. It only draws the
+    tokens: the log-probs PPO trains on are recomputed by the policy itself (``ActorCritic.forward``)."""
+
+    def __init__(self, policy: nn.Module, dtype: torch.dtype):
+        self.policy, self.dtype = policy, dtype
+        self.model = copy.deepcopy(core_model(policy))
+        self.model = _unloaded(self.model)  # the copy's LoRA layers become plain ones
+        # parameters are marked requires_grad (sampling runs under no_grad anyway): torch multiplies a
+        # strided [B, 1, H] input by a weight that requires no grad as a batched product over B expanded
+        # copies of the weight, which makes the prefill's vocabulary head (49k x 576) seconds slower
+        self.model.to(dtype).eval().requires_grad_(True)
+        self._filled = False
+        self.refresh()
+
+    @torch.no_grad()
+    def refresh(self) -> nn.Module:
+        """Copy the policy's current weights (adapters merged) into the sampling model; returns it.
+        Frozen weights outside the adapted layers never change, so only the first call copies them."""
+        targets = dict(self.model.named_modules())
+        for name, module in core_model(self.policy).named_modules():
+            target = targets.get(name)
+            if target is None:
+                continue
+            if hasattr(module, "get_delta_weight") and hasattr(module, "base_layer"):  # a LoRA layer
+                target.weight.copy_(module.base_layer.weight)
+                for adapter in module.active_adapters:
+                    if adapter in module.lora_A:
+                        target.weight.add_(module.get_delta_weight(adapter))
+                if module.base_layer.bias is not None:
+                    target.bias.copy_(module.base_layer.bias)
+                continue
+            for key, param in module.named_parameters(recurse=False):
+                if param.requires_grad or not self._filled:
+                    getattr(target, key).copy_(param)
+        self._filled = True
+        return self.model
+
+
+def _unloaded(model: nn.Module) -> nn.Module:
+    """``model`` with every LoRA layer replaced by its base layer (weights are filled by ``refresh``)."""
+    for name, module in list(model.named_modules()):
+        if hasattr(module, "get_delta_weight") and hasattr(module, "base_layer"):
+            parent_name, _, child = name.rpartition(".")
+            setattr(model.get_submodule(parent_name) if parent_name else model, child, module.base_layer)
+    return model
 
 
 def encode_prompts(tokenizer, texts: Sequence[str], max_prompt_tokens: int, device) -> dict[str, torch.Tensor]:

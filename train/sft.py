@@ -146,7 +146,7 @@ def run(config: SFTConfig, registry: Registry | None = None) -> Checkpoint:
         validate=(lambda m: validation_loss(m, val_batches)) if val_batches else None, desc="sft",
     )
 
-    final = merged(lm).eval()
+    final = merged(lm, lambda: load_causal_lm(config.model.name, "float32")).eval()
     metrics = {"train_loss": result.train_loss, "steps": result.steps, "tokens_per_s": result.tokens_per_s,
                **{k.removeprefix("val/"): v for k, v in result.metrics.items()}}
     card = Card(name=identity.name, stage=STAGE, parent=config.model.name, base_model=config.model.name,

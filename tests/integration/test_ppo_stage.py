@@ -150,6 +150,49 @@ def test_lora_and_shared_value_head(data, tmp_path, reward_model):
     assert any(not torch.equal(start[k], end[k]) for k in start)
 
 
+def test_bfloat16_base_trains_float32_adapters_and_releases_full_precision_weights(data, tmp_path, reward_model):
+    config = _config(data, tmp_path, reward_model, "model.lora.r=4", "model.dtype=bfloat16", "run.max_steps=1",
+                     "optim.lr=1e-2")
+    models = ppo.build_models(config)
+    params = dict(models.actor_critic.named_parameters())
+    assert all(p.dtype == torch.float32 for p in params.values() if p.requires_grad)  # adapters and value head
+    assert any(p.dtype == torch.bfloat16 for p in params.values() if not p.requires_grad)  # the frozen base
+    checkpoint = ppo.run(config)
+    start, end = _weights("tiny-random"), _weights(checkpoint.path)
+    assert set(start) == set(end) and all(v.dtype == torch.float32 for v in end.values())
+    # untouched weights come back exactly (from the float32 base, not its bfloat16 copy) ...
+    untouched = [k for k in start if "embed" in k or "norm" in k]
+    assert untouched and all(torch.equal(start[k], end[k]) for k in untouched)
+    # ... and tuned ones differ from the original by the learned change, not by bfloat16 rounding alone
+    tuned = [k for k in start if "q_proj" in k]
+    assert any(not torch.equal(start[k], end[k]) for k in tuned)
+    rounded = {k: start[k].to(torch.bfloat16).float() for k in tuned}
+    assert all(not torch.equal(rounded[k], end[k]) for k in tuned)
+
+
+def test_sampling_copy_follows_the_lora_policy(data, tmp_path, reward_model):
+    from train.rollout import SamplingCopy
+
+    models = ppo.build_models(_config(data, tmp_path, reward_model, "model.lora.r=4"))
+    policy = models.actor_critic.policy
+    with torch.no_grad():  # move the adapters away from their zero start, as training does
+        for name, param in policy.named_parameters():
+            if "lora_B" in name:
+                param.normal_(0, 0.05)
+    ids = torch.tensor([[5, 9, 2, 7, 3]])
+    copy32 = SamplingCopy(policy, torch.float32)
+    expected = policy(input_ids=ids).logits
+    assert torch.allclose(copy32.model(input_ids=ids).logits, expected, atol=1e-4)
+    assert not any(hasattr(m, "lora_A") for m in copy32.model.modules())  # a plain model
+    with torch.no_grad():
+        next(p for n, p in policy.named_parameters() if "lora_B" in n).add_(0.5)
+    assert not torch.allclose(copy32.model(input_ids=ids).logits, policy(input_ids=ids).logits, atol=1e-4)
+    assert torch.allclose(copy32.refresh()(input_ids=ids).logits, policy(input_ids=ids).logits, atol=1e-4)
+    copy16 = SamplingCopy(policy, torch.bfloat16)
+    assert copy16.model.dtype == torch.bfloat16
+    assert torch.allclose(copy16.model(input_ids=ids).logits.float(), policy(input_ids=ids).logits, atol=0.1)
+
+
 def test_every_preset_loads_and_bad_values_fail_clearly():
     assert {"tiny", "cpu", "gpu"} <= set(preset_names("ppo"))
     for name in preset_names("ppo"):

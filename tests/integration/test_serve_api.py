@@ -360,7 +360,7 @@ def test_memory_cap_evicts_the_least_recently_used_model(store, tiny_policy, tmp
     registry = Registry(tmp_path / "checkpoints")
     registry.write(Card(name="tiny-b", stage="sft"), tiny_policy.save)
     one_model = sum(p.numel() * p.element_size() for p in tiny_policy.model.parameters())
-    settings = Settings(models=(TINY,), memory_cap_gb=1.5 * one_model / 1e9)
+    settings = Settings(models=(TINY,), memory_cap_gb=1.5 * one_model / 1e9, dtype="float32")
     with TestClient(create_app(settings, registry=registry, vote_store=store)) as client:
         pool = client.app.state.pool
         for name in (TINY, "tiny-b", TINY):
