@@ -12,7 +12,7 @@ held-out test prompts greedily with SFT, PPO and PPO-ptx and reports:
 
 The last line is one JSON object (``ours`` = PPO's gold win rate over SFT, ``peer`` = 0.5, parity).
 
-    python benchmarks/ppo_bar.py                # the full bar: the cpu presets, 64 held-out prompts
+    python benchmarks/ppo_bar.py                # the full bar: the cpu presets, the 75 held-out test prompts
     python benchmarks/ppo_bar.py --quick        # tiny presets, for a smoke run
 """
 
@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 import subprocess
 import sys
 import time
@@ -53,16 +52,10 @@ def ensure_stages(args) -> None:
                    "--ptx-coef", str(coef), *args.ppo_set)
 
 
-def bootstrap_ci(values: list[float], rounds: int = 2000, seed: int = 0) -> tuple[float, float]:
-    rng = random.Random(seed)
-    means = sorted(sum(rng.choice(values) for _ in values) / len(values) for _ in range(rounds))
-    return means[int(0.025 * rounds)], means[int(0.975 * rounds) - 1]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="tiny presets: checks the plumbing, not the bar")
-    parser.add_argument("--n", type=int, default=64, help="held-out test prompts to evaluate")
+    parser.add_argument("--n", type=int, default=None, help="held-out test prompts to evaluate (default: the whole test split)")
     parser.add_argument("--max-new-tokens", type=int, default=48)
     parser.add_argument("--compare-limit", type=int, default=160, help="prompts for the RM's comparison data")
     parser.add_argument("--comparisons", default="comparisons.jsonl")
@@ -75,6 +68,7 @@ def main() -> None:
 
 
 def evaluate(args) -> None:
+    from evals.stats import bootstrap_ci
     from instructrl.checkpoints import Registry
     from instructrl.data.loaders import load_records
     from instructrl.data.schemas import Demonstration, EvalItem
@@ -104,7 +98,7 @@ def evaluate(args) -> None:
     wins = {}
     for stage in ("ppo", "ppo-ptx"):
         outcomes = [1.0 if a > b else 0.5 if a == b else 0.0 for a, b in zip(gold[stage], gold["sft"])]
-        low, high = bootstrap_ci(outcomes)
+        low, high = bootstrap_ci(outcomes, n_boot=2000)
         wins[stage] = {"win_rate": sum(outcomes) / len(outcomes), "ci95": [round(low, 4), round(high, 4)]}
     cards = {stage: registry.get(names[stage]).card.metrics for stage in ("ppo", "ppo-ptx")}
 

@@ -119,10 +119,11 @@ class ActorCritic(nn.Module):
 
 
 def training_attention(param: torch.Tensor):
-    """The attention kernel for a forward pass that will be differentiated. On a CPU with 16-bit weights
-    torch's fused (flash) attention has a slow backward (about 3x the plain one at PPO's lengths), so
-    the plain ("math") kernel is used there; elsewhere torch's own choice."""
-    if not torch.is_grad_enabled() or param.device.type != "cpu" or param.dtype == torch.float32:
+    """The attention kernel for the policy's and the reference's forward passes. On a CPU with 16-bit
+    weights torch's fused (flash) attention has a slow backward (about 3x the plain one at PPO's
+    lengths), so the plain ("math") kernel is used there, for both models alike: their log-probs are
+    compared token by token (KL), and two kernels would differ by their rounding. Elsewhere torch chooses."""
+    if param.device.type != "cpu" or param.dtype == torch.float32:
         return contextlib.nullcontext()
     from torch.nn.attention import SDPBackend, sdpa_kernel
 
@@ -158,7 +159,7 @@ def reference_logprobs(ref: nn.Module | None, policy: nn.Module, samples: Sample
     adapters switched off: no second copy of the weights and no second model in memory."""
     lm = ref if ref is not None else policy
     switch_off = lm.disable_adapter() if ref is None and hasattr(lm, "disable_adapter") else contextlib.nullcontext()
-    with switch_off:
+    with switch_off, training_attention(next(lm.parameters())):
         hidden = policy_hidden(lm, samples.sequences, samples.attention_mask, samples.position_ids)
         logits = head_logits(lm, hidden[:, samples.prompt_length - 1:-1]) / temperature
     return torch.log_softmax(logits, dim=-1).gather(-1, samples.sequences[:, samples.prompt_length:].unsqueeze(-1)).squeeze(-1)

@@ -157,6 +157,11 @@ def test_bfloat16_base_trains_float32_adapters_and_releases_full_precision_weigh
     params = dict(models.actor_critic.named_parameters())
     assert all(p.dtype == torch.float32 for p in params.values() if p.requires_grad)  # adapters and value head
     assert any(p.dtype == torch.bfloat16 for p in params.values() if not p.requires_grad)  # the frozen base
+    # before any update the policy is the reference: their log-probs agree exactly (same weights, same kernels)
+    prompts = ["Say the number 3 twice.", "Say the number 5 twice."]
+    samples = ppo.generate(models, prompts, config.ppo, models.actor_critic.policy)
+    rollout, _ = ppo.score(models, prompts, samples, config.ppo, models.actor_critic)
+    assert torch.equal(rollout.logprobs, rollout.ref_logprobs)
     checkpoint = ppo.run(config)
     start, end = _weights("tiny-random"), _weights(checkpoint.path)
     assert set(start) == set(end) and all(v.dtype == torch.float32 for v in end.values())
