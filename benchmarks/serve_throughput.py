@@ -10,6 +10,11 @@ first token. The last line is one JSON object.
 
     python benchmarks/serve_throughput.py [--quick] [--clients 16] [--max-tokens 64] [--threads 2]
         [--dtype auto] [--llamacpp-python PATH]   # a Python with llama-cpp-python[server] (default: this one)
+
+The llama.cpp peer is compiled at install time: ``pip install "llama-cpp-python[server]"`` in any virtualenv,
+passed with ``--llamacpp-python``. A native build can die with SIGILL on CPUs whose AMX / AVX512 state the
+kernel does not enable; ``CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON"``
+builds a portable AVX2 one.
 """
 
 from __future__ import annotations
@@ -167,7 +172,10 @@ def run_llamacpp(args, items: list[str], tokenizer) -> tuple[dict | None, str | 
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     command = [python, "-m", "llama_cpp.server", "--model", str(embedded_gguf(MODEL)), "--model_alias", MODEL,
-               "--host", "127.0.0.1", "--port", str(port), "--n_threads", str(args.threads), "--n_ctx", "2048"]
+               "--host", "127.0.0.1", "--port", str(port), "--n_threads", str(args.threads), "--n_ctx", "2048",
+               # by default a new request interrupts the one streaming: queue them instead, so every
+               # client gets its whole answer (the server runs one request at a time either way)
+               "--interrupt_requests", "False"]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_ready(url, process, "/v1/models")
