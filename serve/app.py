@@ -436,8 +436,18 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
             for task in tasks:
                 task.cancel()
 
-    def stream_response(handles: list[RequestHandle], chunk, usage_wanted: bool, chat: bool) -> StreamingResponse:
-        """SSE: one chunk per text delta, a final chunk per choice, optional usage, then [DONE]."""
+    def stream_response(handles: list[RequestHandle],
+                        request_body: schemas.ChatCompletionRequest | schemas.CompletionRequest,
+                        rid: str, created: int) -> StreamingResponse:
+        """SSE: one chunk per text delta, a final chunk per choice, optional usage, then [DONE]. Chat chunks
+        carry a ``delta``, completion chunks a ``text``."""
+        chat = isinstance(request_body, schemas.ChatCompletionRequest)
+        kind, piece = ("chat.completion.chunk", "delta") if chat else ("text_completion", "text")
+        usage_wanted = bool(request_body.stream_options and request_body.stream_options.include_usage)
+
+        def chunk(index: int, content, finish: str | None) -> dict:
+            return {"id": rid, "object": kind, "created": created, "model": request_body.model,
+                    "choices": [{"index": index, piece: content, "finish_reason": finish, "logprobs": None}]}
 
         async def body() -> AsyncIterator[bytes]:
             prompt_total = completion_total = 0
@@ -553,11 +563,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         handles = submit_all(model, [ids] * body.n, params)
         rid, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
         if body.stream:
-            def chunk(index: int, delta: dict, finish: str | None) -> dict:
-                return {"id": rid, "object": "chat.completion.chunk", "created": created, "model": body.model,
-                        "choices": [{"index": index, "delta": delta, "finish_reason": finish, "logprobs": None}]}
-            include = bool(body.stream_options and body.stream_options.include_usage)
-            return stream_response(handles, chunk, include, chat=True)
+            return stream_response(handles, body, rid, created)
         results = await collect(request, handles)
         choices = [schemas.ChatChoice(index=i, message=schemas.AssistantMessage(content=text),
                                       finish_reason=final.finish_reason or "stop")
@@ -591,11 +597,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         handles = submit_all(model, token_lists, params)
         rid, created = f"cmpl-{uuid.uuid4().hex}", int(time.time())
         if body.stream:
-            def chunk(index: int, text: str, finish: str | None) -> dict:
-                return {"id": rid, "object": "text_completion", "created": created, "model": body.model,
-                        "choices": [{"index": index, "text": text, "finish_reason": finish, "logprobs": None}]}
-            include = bool(body.stream_options and body.stream_options.include_usage)
-            return stream_response(handles, chunk, include, chat=False)
+            return stream_response(handles, body, rid, created)
         results = await collect(request, handles)
         choices = [schemas.CompletionChoice(index=i, text=(prompts[i // body.n] if body.echo else "") + text,
                                             finish_reason=final.finish_reason or "stop")

@@ -108,36 +108,37 @@ class AssistantMessage(BaseModel):
     content: str
 
 
-class ChatChoice(BaseModel):
+class _Choice(BaseModel):
     index: int
+    finish_reason: str
+    logprobs: None = None
+
+
+class _Answer(BaseModel):
+    """What both OpenAI answer objects share; each adds its ``object`` tag and ``choices``."""
+
+    id: str
+    created: int
+    model: str
+    usage: Usage
+
+
+class ChatChoice(_Choice):
     message: AssistantMessage
-    finish_reason: str
-    logprobs: None = None
 
 
-class ChatCompletion(BaseModel):
-    id: str
+class ChatCompletion(_Answer):
     object: Literal["chat.completion"] = "chat.completion"
-    created: int
-    model: str
     choices: list[ChatChoice]
-    usage: Usage
 
 
-class CompletionChoice(BaseModel):
-    index: int
+class CompletionChoice(_Choice):
     text: str
-    finish_reason: str
-    logprobs: None = None
 
 
-class Completion(BaseModel):
-    id: str
+class Completion(_Answer):
     object: Literal["text_completion"] = "text_completion"
-    created: int
-    model: str
     choices: list[CompletionChoice]
-    usage: Usage
 
 
 class ModelCard(BaseModel):
