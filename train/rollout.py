@@ -177,7 +177,7 @@ class SamplingCopy:
     tokens: the log-probs PPO trains on are recomputed by the policy itself (``ActorCritic.forward``)."""
 
     def __init__(self, policy: nn.Module, dtype: torch.dtype):
-        self.policy, self.dtype = policy, dtype
+        self.policy = policy
         self.model = copy.deepcopy(core_model(policy))
         self.model = _unloaded(self.model)  # the copy's LoRA layers become plain ones
         # parameters are marked requires_grad (sampling runs under no_grad anyway): torch multiplies a
@@ -196,7 +196,7 @@ class SamplingCopy:
             target = targets.get(name)
             if target is None:
                 continue
-            if hasattr(module, "get_delta_weight") and hasattr(module, "base_layer"):  # a LoRA layer
+            if _is_lora_layer(module):
                 target.weight.copy_(module.base_layer.weight)
                 for adapter in module.active_adapters:
                     if adapter in module.lora_A:
@@ -211,10 +211,15 @@ class SamplingCopy:
         return self.model
 
 
+def _is_lora_layer(module: nn.Module) -> bool:
+    """A peft LoRA layer: a base layer plus adapters whose change ``get_delta_weight`` gives."""
+    return hasattr(module, "get_delta_weight") and hasattr(module, "base_layer")
+
+
 def _unloaded(model: nn.Module) -> nn.Module:
     """``model`` with every LoRA layer replaced by its base layer (weights are filled by ``refresh``)."""
     for name, module in list(model.named_modules()):
-        if hasattr(module, "get_delta_weight") and hasattr(module, "base_layer"):
+        if _is_lora_layer(module):
             parent_name, _, child = name.rpartition(".")
             setattr(model.get_submodule(parent_name) if parent_name else model, child, module.base_layer)
     return model
