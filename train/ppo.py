@@ -190,6 +190,11 @@ def sampling_copy(policy: nn.Module, setting: str) -> SamplingCopy | None:
     return SamplingCopy(policy, dtype)
 
 
+def sampling_model(models: Models, policy: nn.Module) -> nn.Module:
+    """What draws answers: the sampling copy, refreshed to the policy's current weights, or the policy."""
+    return models.sampler.refresh() if models.sampler is not None else policy
+
+
 def _frozen(module: nn.Module) -> nn.Module:
     module.eval()
     module.requires_grad_(False)
@@ -237,8 +242,7 @@ def ptx_batch(chunks: list[list[int]], step: int, count: int, seed: int, pad_id:
 def generate(models: Models, prompts: list, params: PPOParams, policy: nn.Module) -> Samples:
     """Step 1: sample one answer per prompt at the training temperature."""
     texts = [format_prompt(models.tokenizer, p) for p in prompts]
-    sampler = models.sampler.refresh() if models.sampler is not None else policy
-    return sample(sampler, models.tokenizer, texts, params.max_prompt_tokens,
+    return sample(sampling_model(models, policy), models.tokenizer, texts, params.max_prompt_tokens,
                   params.max_new_tokens, params.temperature)
 
 
@@ -360,7 +364,7 @@ def measure_gold(policy: nn.Module, models: Models, items: list[EvalItem], param
         return {}
     texts = [format_prompt(models.tokenizer, i.prompt) for i in items]
     answers: list[str] = []
-    sampler = models.sampler.refresh() if models.sampler is not None else policy
+    sampler = sampling_model(models, policy)
     for start in range(0, len(texts), 16):
         answers.extend(sample(sampler, models.tokenizer, texts[start:start + 16], params.max_prompt_tokens,
                               params.max_new_tokens, 0.0).texts)
