@@ -15,7 +15,6 @@ describe the whole batch.
 from __future__ import annotations
 
 import asyncio
-import functools
 import itertools
 import logging
 import queue
@@ -27,6 +26,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from instructrl.models.decoding import next_tokens, slab_cache
 from instructrl.models.policy import SamplingParams, cut_at_stop
 
 log = logging.getLogger(__name__)
@@ -268,7 +268,8 @@ class Engine:
         chosen = logits.argmax(-1)
         for index, row in enumerate(rows):
             if row.params.temperature > 0:
-                chosen[index] = _sample_top_p(logits[index], row.params.temperature, row.params.top_p, row.generator)
+                chosen[index] = next_tokens(logits[index:index + 1], row.params.temperature, row.params.top_p,
+                                            row.generator)[0]
         return chosen
 
     def _merge(self, cache, mask: torch.Tensor, prompt_lengths: torch.Tensor, rows: list[_Row],
@@ -276,7 +277,7 @@ class Engine:
         """Add prefilled rows to the batch, left-padding whichever side is shorter; then record each
         new row's first token (which may already finish it)."""
         if not self._rows:
-            self._cache = _slab_cache([(layer.keys, layer.values) for layer in cache.layers], self.model.config)
+            self._cache = slab_cache([(layer.keys, layer.values) for layer in cache.layers], self.model.config)
             self._mask, self._positions, self._last = mask, prompt_lengths.clone(), first
         else:
             old_t, new_t = self._mask.shape[1], mask.shape[1]
@@ -286,7 +287,7 @@ class Engine:
                 keys = torch.cat([_left_pad(old_layer.keys, width), _left_pad(new_layer.keys, width)])
                 values = torch.cat([_left_pad(old_layer.values, width), _left_pad(new_layer.values, width)])
                 layers.append((keys, values))
-            self._cache = _slab_cache(layers, self.model.config)
+            self._cache = slab_cache(layers, self.model.config)
             self._mask = torch.cat([_left_pad(self._mask, width, dim=1), _left_pad(mask, width, dim=1)])
             self._positions = torch.cat([self._positions, prompt_lengths])
             self._last = torch.cat([self._last, first])
@@ -349,7 +350,7 @@ class Engine:
         first_used = int(used[0]) if len(used) else 0
         self._mask = self._mask[:, first_used:]
         layers = [(layer.keys[index, :, first_used:], layer.values[index, :, first_used:]) for layer in self._cache.layers]
-        self._cache = _slab_cache(layers, self.model.config)
+        self._cache = slab_cache(layers, self.model.config)
 
     def _reset_batch(self) -> None:
         self._rows, self._cache, self._mask, self._positions, self._last = [], None, None, None, None
@@ -359,77 +360,6 @@ class Engine:
             return None
         seed = params.seed if params.seed is not None else int(torch.randint(0, 2**62, (1,), generator=self._seeds))
         return torch.Generator().manual_seed(seed % (2**63))
-
-
-@functools.cache
-def _slab_layer_class():
-    """Built on first use so importing this module does not import transformers."""
-    from transformers.cache_utils import DynamicLayer
-
-    class SlabLayer(DynamicLayer):
-        """One layer's KV cache in a preallocated buffer with spare room: appending a token writes in
-        place, where the default layer concatenates (copies) the whole cache at every step."""
-
-        SPARE = 128  # tokens of room added whenever the buffer is full
-
-        def __init__(self, keys: torch.Tensor, values: torch.Tensor):
-            super().__init__()
-            self.length = keys.shape[-2]
-            self._keys = _with_room(keys, self.length + self.SPARE)
-            self._values = _with_room(values, self.length + self.SPARE)
-            self.device, self.is_initialized = keys.device, True
-            self._views()
-
-        def _views(self) -> None:
-            self.keys = self._keys[..., : self.length, :]
-            self.values = self._values[..., : self.length, :]
-
-        def update(self, key_states: torch.Tensor, value_states: torch.Tensor, *args, **kwargs):
-            new = key_states.shape[-2]
-            if self.length + new > self._keys.shape[-2]:
-                self._keys = _with_room(self.keys, self.length + new + self.SPARE)
-                self._values = _with_room(self.values, self.length + new + self.SPARE)
-            self._keys[..., self.length:self.length + new, :] = key_states
-            self._values[..., self.length:self.length + new, :] = value_states
-            self.length += new
-            self._views()
-            return self.keys, self.values
-
-        def get_seq_length(self) -> int:
-            return self.length
-
-        def get_mask_sizes(self, query_length: int) -> tuple[int, int]:
-            return self.length + query_length, 0
-
-    return SlabLayer
-
-
-def _with_room(tensor: torch.Tensor, capacity: int) -> torch.Tensor:
-    """A [B, H, capacity, D] buffer whose first positions hold ``tensor``."""
-    batch, heads, length, dim = tensor.shape
-    buffer = tensor.new_empty((batch, heads, capacity, dim))
-    buffer[..., :length, :] = tensor
-    return buffer
-
-
-def _slab_cache(layers: list[tuple[torch.Tensor, torch.Tensor]], config):
-    """A DynamicCache whose layers are slab layers holding the given keys and values."""
-    from transformers import DynamicCache
-
-    cache = DynamicCache(config=config)
-    cache.layers = [_slab_layer_class()(keys, values) for keys, values in layers]
-    return cache
-
-
-def _sample_top_p(logits: torch.Tensor, temperature: float, top_p: float, generator: torch.Generator | None) -> int:
-    """Nucleus sampling: keep the smallest set of most likely tokens whose mass reaches ``top_p``."""
-    probs = torch.softmax(logits / temperature, dim=-1).cpu()
-    if top_p < 1.0:
-        sorted_probs, order = probs.sort(descending=True)
-        before = sorted_probs.cumsum(0) - sorted_probs  # mass of the strictly more likely tokens
-        sorted_probs[before >= top_p] = 0.0  # the first token always survives (before = 0)
-        probs = torch.zeros_like(probs).scatter_(0, order, sorted_probs)
-    return int(torch.multinomial(probs, 1, generator=generator))
 
 
 def _left_pad(tensor: torch.Tensor, width: int, dim: int = -2) -> torch.Tensor:

@@ -2,7 +2,7 @@
 
 Each step is five numbered parts (see ``train_step``):
 
-  1. generate  sample answers to a batch of prompts from the policy (KV-cache ``generate``)
+  1. generate  sample answers to a batch of prompts from the policy (batched KV-cache ``decode``)
   2. score     reward-model score of each answer; log-probs of the policy and of the frozen SFT
                model, and the critic's values, all for the sampled tokens -> a frozen ``Rollout``
   3. rewards   RM score at the final token minus β · KL(π_RL ‖ π_SFT) per token (eq. 2)

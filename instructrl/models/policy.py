@@ -60,15 +60,15 @@ def cut_at_stop(text: str, stops: Sequence[str]) -> tuple[str, bool]:
 
 
 class _StopOnSequences:
-    """A stopping criterion that ends each row once its decoded answer holds a stop sequence."""
+    """Ends each row once its decoded answer holds a stop sequence (``decode``'s ``stop``)."""
 
-    def __init__(self, tokenizer, stops: Sequence[str], prompt_length: int):
-        self.tokenizer, self.stops, self.prompt_length = tokenizer, stops, prompt_length
+    def __init__(self, tokenizer, stops: Sequence[str]):
+        self.tokenizer, self.stops = tokenizer, stops
         self.window = max(len(s) for s in stops) + 8
 
-    def __call__(self, input_ids: torch.LongTensor, scores, **kwargs) -> torch.BoolTensor:
-        tails = self.tokenizer.batch_decode(input_ids[:, self.prompt_length:][:, -self.window:])
-        return torch.tensor([any(s in t for s in self.stops) for t in tails], device=input_ids.device)
+    def __call__(self, new_tokens: torch.Tensor) -> torch.Tensor:
+        tails = self.tokenizer.batch_decode(new_tokens[:, -self.window:])
+        return torch.tensor([any(s in t for s in self.stops) for t in tails], device=new_tokens.device)
 
 
 class Policy:
@@ -119,20 +119,16 @@ class Policy:
         return results  # type: ignore[return-value]
 
     def _generate_batch(self, texts: list[str], params: SamplingParams) -> list[Generation]:
-        from transformers import GenerationConfig, StoppingCriteriaList
+        from instructrl.models.decoding import decode
 
         tok = self.tokenizer
         tok.padding_side = "left"
         enc = tok(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(self.device)
         prompt_length = enc["input_ids"].shape[1]
-        sample = params.temperature > 0
-        config = GenerationConfig(
-            max_new_tokens=params.max_new_tokens, do_sample=sample,
-            temperature=params.temperature if sample else None, top_p=params.top_p if sample else None,
-            top_k=0 if sample else None, pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id,
-        )
-        criteria = StoppingCriteriaList([_StopOnSequences(tok, params.stop, prompt_length)] if params.stop else [])
-        out = self.model.generate(**enc, generation_config=config, stopping_criteria=criteria)
+        stop = _StopOnSequences(tok, params.stop) if params.stop else None
+        out = decode(self.model, enc["input_ids"], enc["attention_mask"], params.max_new_tokens,
+                     temperature=params.temperature, top_p=params.top_p, eos_token_id=tok.eos_token_id,
+                     pad_token_id=tok.pad_token_id, stop=stop)
         return [self._finish(row, prompt_length, int(mask.sum()), params)
                 for row, mask in zip(out[:, prompt_length:], enc["attention_mask"])]
 
