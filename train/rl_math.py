@@ -146,10 +146,9 @@ def ppo_objective(policy: torch.Tensor, value: torch.Tensor, ptx: torch.Tensor |
     return total if ptx is None else total + ptx_coef * ptx
 
 
-def entropy_from_logits(logits: torch.Tensor) -> torch.Tensor:
-    """Entropy of softmax(logits) along the last axis: [..., V] -> [...]."""
-    logp = torch.log_softmax(logits.float(), dim=-1)
-    return -(logp.exp() * logp).sum(-1)
+def entropy(logprobs: torch.Tensor) -> torch.Tensor:
+    """Entropy of distributions given as log-probabilities along the last axis: [..., V] -> [...]."""
+    return -(logprobs.exp() * logprobs).sum(-1)
 
 
 def explained_variance(values: torch.Tensor, returns: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

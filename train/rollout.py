@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from train.rl_math import entropy_from_logits
+from train.rl_math import entropy
 
 
 @dataclass(frozen=True)
@@ -79,7 +79,8 @@ class ValueHead(nn.Module):
         self.backbone, self.head = backbone, head
 
     def forward(self, hidden: torch.Tensor) -> torch.Tensor:
-        return self.head(hidden.to(self.head.weight.dtype)).squeeze(-1).float()
+        with full_precision(hidden):
+            return self.head(hidden.to(self.head.weight.dtype)).squeeze(-1).float()
 
 
 class ActorCritic(nn.Module):
@@ -95,7 +96,7 @@ class ActorCritic(nn.Module):
                 prompt_length: int, ptx_ids: torch.Tensor | None = None,
                 ptx_mask: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         """logprobs, entropy, values: [B, R] for the answer tokens; ptx_logprobs [N, L-1] when ptx_ids are given."""
-        with training_attention(next(self.policy.parameters())):
+        with training_kernels(self):
             return self._forward(sequences, attention_mask, position_ids, prompt_length, ptx_ids, ptx_mask)
 
     def _forward(self, sequences, attention_mask, position_ids, prompt_length, ptx_ids, ptx_mask):
@@ -103,31 +104,53 @@ class ActorCritic(nn.Module):
         answer_states = hidden[:, prompt_length - 1:-1]  # the state before each answer token predicts it
         logits = head_logits(self.policy, answer_states) / self.temperature
         targets = sequences[:, prompt_length:]
-        logprobs = torch.log_softmax(logits, dim=-1).gather(-1, targets.unsqueeze(-1)).squeeze(-1)
+        all_logprobs = torch.log_softmax(logits, dim=-1)
+        logprobs = all_logprobs.gather(-1, targets.unsqueeze(-1)).squeeze(-1)
         with torch.no_grad():
-            entropy = entropy_from_logits(logits)
+            answer_entropy = entropy(all_logprobs)
         if self.critic.backbone is None:
             values = self.critic(answer_states)
         else:
             critic_hidden = self.critic.backbone(input_ids=sequences, attention_mask=attention_mask,
                                                  position_ids=position_ids).last_hidden_state
             values = self.critic(critic_hidden[:, prompt_length - 1:-1])
-        out = {"logprobs": logprobs, "entropy": entropy, "values": values}
+        out = {"logprobs": logprobs, "entropy": answer_entropy, "values": values}
         if ptx_ids is not None:
             out["ptx_logprobs"] = lm_token_logprobs(self.policy, ptx_ids, ptx_mask)
         return out
 
 
-def training_attention(param: torch.Tensor):
-    """The attention kernel for the policy's and the reference's forward passes. On a CPU with 16-bit
-    weights torch's fused (flash) attention has a slow backward (about 3x the plain one at PPO's
-    lengths), so the plain ("math") kernel is used there, for both models alike: their log-probs are
-    compared token by token (KL), and two kernels would differ by their rounding. Elsewhere torch chooses."""
-    if param.device.type != "cpu" or param.dtype == torch.float32:
-        return contextlib.nullcontext()
-    from torch.nn.attention import SDPBackend, sdpa_kernel
+def training_kernels(model: nn.Module):
+    """How the policy's, the critic's and the reference's forward passes compute when the frozen weights
+    are 16-bit (a float32 model computes as it is):
 
-    return sdpa_kernel([SDPBackend.MATH])
+    * the float32 adapters compute in the weights' dtype under autocast, with peft's cast of every
+      input up to float32 switched off: otherwise each adapted layer copies its activations to float32
+      and its output back, in the forward and again in the backward pass (``head_logits`` and
+      ``ValueHead`` still compute in float32);
+    * on a CPU, attention uses the plain ("math") kernel: torch's fused (flash) kernel has a slow
+      16-bit backward there (about 3x the plain one at PPO's lengths).
+
+    Policy and reference go through the same context: their log-probs are compared token by token (KL),
+    and different kernels would differ by their rounding."""
+    param = next(model.parameters())
+    if param.dtype == torch.float32:
+        return contextlib.nullcontext()
+    from peft.helpers import disable_input_dtype_casting
+
+    stack = contextlib.ExitStack()
+    stack.enter_context(torch.autocast(param.device.type, dtype=param.dtype))
+    stack.enter_context(disable_input_dtype_casting(model))
+    if param.device.type == "cpu":
+        from torch.nn.attention import SDPBackend, sdpa_kernel
+
+        stack.enter_context(sdpa_kernel([SDPBackend.MATH]))
+    return stack
+
+
+def full_precision(tensor: torch.Tensor):
+    """Autocast off, for the float32 heads inside ``training_kernels``."""
+    return torch.autocast(tensor.device.type, enabled=False)
 
 
 def policy_hidden(lm: nn.Module, input_ids: torch.Tensor, attention_mask: torch.Tensor,
@@ -143,7 +166,21 @@ def head_logits(lm: nn.Module, states: torch.Tensor) -> torch.Tensor:
     the model's dtype: log-probs, ratios and KL need more precision than bfloat16 logits carry."""
     head = core_model(lm).get_output_embeddings()
     bias = None if head.bias is None else head.bias.float()
-    return torch.nn.functional.linear(states.float().contiguous(), head.weight.float(), bias)
+    with full_precision(states):
+        return torch.nn.functional.linear(states.float().contiguous(), _float32_weight(head), bias)
+
+
+def _float32_weight(head: nn.Module) -> torch.Tensor:
+    """The head's weight in float32. A frozen 16-bit head (LoRA on a bfloat16 base) keeps its float32
+    copy between calls (at 49k x 576 the cast costs 50 ms a call); the copy is redone if the weight changes."""
+    weight = head.weight
+    if weight.dtype == torch.float32 or weight.requires_grad:
+        return weight.float()
+    key = (weight.data_ptr(), weight._version)
+    cached = head.__dict__.get("_float32_copy")
+    if cached is None or cached[0] != key:
+        cached = head.__dict__["_float32_copy"] = (key, weight.detach().float())
+    return cached[1]
 
 
 def lm_token_logprobs(lm: nn.Module, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
@@ -159,7 +196,7 @@ def reference_logprobs(ref: nn.Module | None, policy: nn.Module, samples: Sample
     adapters switched off: no second copy of the weights and no second model in memory."""
     lm = ref if ref is not None else policy
     switch_off = lm.disable_adapter() if ref is None and hasattr(lm, "disable_adapter") else contextlib.nullcontext()
-    with switch_off, training_attention(next(lm.parameters())):
+    with switch_off, training_kernels(lm):
         hidden = policy_hidden(lm, samples.sequences, samples.attention_mask, samples.position_ids)
         logits = head_logits(lm, hidden[:, samples.prompt_length - 1:-1]) / temperature
     return torch.log_softmax(logits, dim=-1).gather(-1, samples.sequences[:, samples.prompt_length:].unsqueeze(-1)).squeeze(-1)
@@ -235,18 +272,14 @@ def encode_prompts(tokenizer, texts: Sequence[str], max_prompt_tokens: int, devi
 @torch.no_grad()
 def sample(lm: nn.Module, tokenizer, prompt_texts: Sequence[str], max_prompt_tokens: int, max_new_tokens: int,
            temperature: float) -> Samples:
-    """Sample answers with the KV cache (``generate``); temperature 0 is greedy."""
-    from transformers import GenerationConfig
+    """Sample answers with the KV cache (``decode``); temperature 0 is greedy."""
+    from instructrl.models.decoding import decode
 
     was_training = lm.training
     lm.eval()  # dropout off while sampling
     enc = encode_prompts(tokenizer, prompt_texts, max_prompt_tokens, next(lm.parameters()).device)
-    greedy = temperature <= 0
-    config = GenerationConfig(max_new_tokens=max_new_tokens, do_sample=not greedy, use_cache=True,
-                              temperature=None if greedy else temperature, top_k=None if greedy else 0,
-                              top_p=None if greedy else 1.0, pad_token_id=tokenizer.pad_token_id,
-                              eos_token_id=tokenizer.eos_token_id)
-    out = lm.generate(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"], generation_config=config)
+    out = decode(lm, enc["input_ids"], enc["attention_mask"], max_new_tokens, temperature=temperature,
+                 eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id)
     lm.train(was_training)
     prompt_length = enc["input_ids"].shape[1]
     return finish_samples(tokenizer, out, enc["attention_mask"], prompt_length)

@@ -198,6 +198,24 @@ def test_sampling_copy_follows_the_lora_policy(data, tmp_path, reward_model):
     assert torch.allclose(copy16.model(input_ids=ids).logits.float(), policy(input_ids=ids).logits, atol=0.1)
 
 
+def test_float32_head_of_a_bfloat16_model_follows_its_weight():
+    from train.rollout import head_logits
+
+    lm = load_causal_lm("tiny-random", "bfloat16").requires_grad_(False)  # frozen, as under LoRA
+    states = torch.randn(2, 3, lm.config.hidden_size, dtype=torch.bfloat16)
+    weight = lm.get_output_embeddings().weight
+
+    def expected():
+        return torch.nn.functional.linear(states.float(), weight.float())
+
+    with torch.autocast("cpu", dtype=torch.bfloat16):  # the head stays float32 inside training autocast
+        logits = head_logits(lm, states)
+    assert logits.dtype == torch.float32 and torch.equal(logits, expected())
+    with torch.no_grad():
+        weight.mul_(2)  # the kept float32 copy must notice
+    assert torch.equal(head_logits(lm, states), expected())
+
+
 def test_every_preset_loads_and_bad_values_fail_clearly():
     assert {"tiny", "cpu", "gpu"} <= set(preset_names("ppo"))
     for name in preset_names("ppo"):

@@ -103,8 +103,9 @@ def test_ptx_loss_matches_cross_entropy():
 
 
 def test_entropy_and_explained_variance():
-    close(m.entropy_from_logits(torch.zeros(2, 4)), [math.log(4)] * 2)  # uniform over 4
-    close(m.entropy_from_logits(torch.tensor([[0.0, -1e4]])), [0.0], tol=1e-4)  # one certain outcome
+    close(m.entropy(torch.full((2, 4), math.log(0.25))), [math.log(4)] * 2)  # uniform over 4
+    close(m.entropy(torch.log_softmax(torch.tensor([[0.0, -1e4]]), -1)), [0.0], tol=1e-4)  # one certain outcome
+    close(m.entropy(torch.log(torch.tensor([[0.5, 0.25, 0.25]]))), [1.5 * math.log(2)])  # ½ln2 + 2·¼ln4
     returns, mask = torch.tensor([[1.0, 2.0, 3.0]]), torch.ones(1, 3)
     close(m.explained_variance(returns, returns, mask), 1.0)
     close(m.explained_variance(torch.full((1, 3), 2.0), returns, mask), 0.0)  # predicting the mean
