@@ -44,8 +44,9 @@ def ensure_stages(args) -> None:
     if registry.find("rm") is None:
         comparisons = Path(args.comparisons)
         if not comparisons.exists():
-            instructrl("data", "compare", "--model", "sft", "--k", "4", "--limit", str(args.compare_limit),
-                       "--max-new-tokens", "64", "--out", str(comparisons))
+            limit = ["--limit", str(args.compare_limit)] if args.compare_limit else []
+            instructrl("data", "compare", "--model", "sft", "--k", "4", *limit, "--max-new-tokens", "64",
+                       "--out", str(comparisons))
         instructrl("train", "rm", "--preset", preset, "--data", str(comparisons))
     for coef in (0.0, PTX_COEF):
         instructrl("train", "ppo", "--preset", preset, "--model", "sft", "--reward-model", "rm",
@@ -57,7 +58,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="tiny presets: checks the plumbing, not the bar")
     parser.add_argument("--n", type=int, default=None, help="held-out test prompts to evaluate (default: the whole test split)")
     parser.add_argument("--max-new-tokens", type=int, default=48)
-    parser.add_argument("--compare-limit", type=int, default=160, help="prompts for the RM's comparison data")
+    parser.add_argument("--compare-limit", type=int, default=None,
+                        help="prompts for the RM's comparison data (default: all 543 training prompts)")
     parser.add_argument("--comparisons", default="comparisons.jsonl")
     parser.add_argument("--ppo-set", nargs="*", default=[], help="extra flags for both PPO runs, e.g. --set run.max_steps=30")
     parser.add_argument("--skip-training", action="store_true", help="evaluate the newest checkpoints only")

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from instructrl.data.schemas import Comparison, EvalItem, Where
 from instructrl.errors import ConfigError, DataError, InstructrlError
+from instructrl.models.loading import DTYPES
 
 
 def load_items(source: str, split: str | None, limit: int | None) -> list[EvalItem]:
@@ -93,6 +94,9 @@ def add_commands(sub) -> None:
     parser.add_argument("--max-new-tokens", type=int, default=128)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--dtype", default="auto", choices=DTYPES,
+                        help="weights to sample with: auto (default; bfloat16 where the hardware multiplies it natively), "
+                             "float32, bfloat16 or float16")
     parser.add_argument("--out", default="comparisons.jsonl", help="comparisons JSONL to write (default comparisons.jsonl)")
     parser.set_defaults(func=_compare)
 
@@ -109,7 +113,7 @@ def _compare(args) -> int:
     items = load_items(args.prompts, None if args.split == "all" else args.split, args.limit)
     if not items:
         raise InstructrlError(f"no prompts in {args.prompts} (split {args.split})", "check --prompts and --split")
-    policy = Policy.load(args.model)
+    policy = Policy.load(args.model, dtype=args.dtype)
     print(f"sampling {args.k} answers for each of {len(items)} prompts from {args.model} at temperature 1")
     answers = sample(policy, items, args.k, args.max_new_tokens, args.seed, args.batch_size)
     rows, counts = label(items, answers, labeler, source=f"sampled:{args.model}")
