@@ -234,10 +234,7 @@ class SamplingCopy:
             if target is None:
                 continue
             if _is_lora_layer(module):
-                target.weight.copy_(module.base_layer.weight)
-                for adapter in module.active_adapters:
-                    if adapter in module.lora_A:
-                        target.weight.add_(module.get_delta_weight(adapter))
+                _merge_into(target.weight, module)
                 if module.base_layer.bias is not None:
                     target.bias.copy_(module.base_layer.bias)
                 continue
@@ -246,6 +243,22 @@ class SamplingCopy:
                     getattr(target, key).copy_(param)
         self._filled = True
         return self.model
+
+
+def _merge_into(weight: torch.Tensor, layer: nn.Module) -> None:
+    """``weight`` ← the layer's base weight plus its active adapters' change. A plain LoRA adapter is
+    merged in one pass over the weight (base + scaling · B A as one ``addmm``, in ``weight``'s dtype);
+    other adapter kinds go through peft's ``get_delta_weight``."""
+    adapters = [name for name in layer.active_adapters if name in layer.lora_A]
+    plain = len(adapters) == 1 and not layer.fan_in_fan_out and adapters[0] not in layer.lora_variant
+    if plain:
+        name = adapters[0]
+        lora_a, lora_b = (m[name].weight.to(weight.dtype) for m in (layer.lora_A, layer.lora_B))
+        torch.addmm(layer.base_layer.weight.to(weight.dtype), lora_b, lora_a, alpha=layer.scaling[name], out=weight)
+        return
+    weight.copy_(layer.base_layer.weight)
+    for name in adapters:
+        weight.add_(layer.get_delta_weight(name))
 
 
 def _is_lora_layer(module: nn.Module) -> bool:
