@@ -501,11 +501,15 @@ def run(config: PPOConfig, registry: Registry | None = None) -> Checkpoint:
     scheduler = make_scheduler(optimizer, config.optim, optimise_steps)
     ema = PolicyEMA(module.policy, params.ema)
     step, kl_coef, curve, start_stats = 0, params.kl_coef, [], {}
+    metrics: dict[str, float] = {}  # the last step's, for the card
+    earlier_s, earlier_peak_mb = 0.0, 0.0  # wall time and peak memory of the processes before a resume
     if config.run.resume and (saved := load_state(identity.run_dir, module)) is not None:
         optimizer.load_state_dict(saved["optimizer"])
         scheduler.load_state_dict(saved["scheduler"])
         ema.load_state_dict(saved["ema"])
         step, kl_coef, curve, start_stats = saved["step"], saved["kl_coef"], saved["curve"], saved["start"]
+        metrics = saved.get("metrics", {})
+        earlier_s, earlier_peak_mb = saved.get("elapsed_s", 0.0), saved.get("peak_memory_mb", 0.0)
         if accelerator.is_main_process:
             print(f"[{stage}] resumed at step {step}")
     trainable, n_total = count_parameters(module)
@@ -533,7 +537,8 @@ def run(config: PPOConfig, registry: Registry | None = None) -> Checkpoint:
     if step == 0:
         start_stats = {"pretrain_loss": pretrain_loss(module.policy, eval_chunks, tokenizer.pad_token_id)}
         checkpoint_curve(0, 0.0)
-    last_kl, metrics = 0.0, {}
+    # the curve's points carry the KL of their step: a run resumed after its last step still reports it
+    last_kl = metrics.get("kl/mean", curve[-1]["kl"] if curve else 0.0)
     while step < total:
         batch = step_prompts(prompts, step, config.run.batch_size, config.run.seed)[rank::world]
         ptx = ptx_batch(ptx_chunks, step * world + rank, ptx_count, config.run.seed, tokenizer.pad_token_id, device)
@@ -557,7 +562,9 @@ def run(config: PPOConfig, registry: Registry | None = None) -> Checkpoint:
             if accelerator.is_main_process:
                 save_state(identity.run_dir, module, {
                     "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "ema": ema.state_dict(),
-                    "kl_coef": kl_coef, "curve": curve, "start": start_stats}, step)
+                    "kl_coef": kl_coef, "curve": curve, "start": start_stats, "metrics": metrics,
+                    "elapsed_s": earlier_s + time.perf_counter() - started,
+                    "peak_memory_mb": max(earlier_peak_mb, _peak_memory_mb())}, step)
             accelerator.wait_for_everyone()
     logger.close()
 
@@ -565,7 +572,7 @@ def run(config: PPOConfig, registry: Registry | None = None) -> Checkpoint:
     ema.copy_to(module.policy)
     final = merged(module.policy, lambda: load_causal_lm(config.model.name, "float32")).eval()
     end_pretrain = pretrain_loss(final, eval_chunks, tokenizer.pad_token_id)
-    peak_mb = _peak_memory_mb()
+    peak_mb = max(earlier_peak_mb, _peak_memory_mb())
     summary = {"steps": step, "reward_rm": metrics.get("reward/rm"), "kl": last_kl, "kl_coef": kl_coef,
                "kl_budget": params.kl_budget, "pretrain_loss_sft": start_stats.get("pretrain_loss"),
                "pretrain_loss": end_pretrain, "peak_memory_mb": peak_mb,
@@ -573,7 +580,7 @@ def run(config: PPOConfig, registry: Registry | None = None) -> Checkpoint:
                **{f"{k}_end": v for k, v in (curve[-1].items() if curve else []) if k in ("proxy", "gold")}}
     card = Card(name=identity.name, stage=stage, parent=config.model.name, base_model=_base_model(registry, config),
                 config=to_dict(config), data_fingerprint=data_fp, metrics=summary,
-                wall_time_s=round(time.perf_counter() - started, 1))
+                wall_time_s=round(earlier_s + time.perf_counter() - started, 1))
 
     def save(folder: Path) -> None:
         final.save_pretrained(folder)

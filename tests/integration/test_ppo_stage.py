@@ -142,6 +142,26 @@ def test_resume_after_a_kill_gives_the_same_next_step(data, tmp_path, reward_mod
     assert all(torch.allclose(a[k], b[k], atol=1e-6) for k in a)
 
 
+def test_a_run_killed_after_its_last_step_still_reports_that_step(data, tmp_path, reward_model, monkeypatch):
+    overrides = ("run.max_steps=2", "run.save_every=2", "ppo.gold_every=0")  # step 1's KL is 0: policy = SFT
+    reference = ppo.run(_config(data, tmp_path, reward_model, *overrides, run_dir="whole"), Registry(tmp_path / "r1"))
+    real_save = ppo.save_state
+
+    def save_then_die(run_dir, model, extra, step):
+        real_save(run_dir, model, extra, step)
+        raise KeyboardInterrupt  # killed between the last state (step 2) and the checkpoint
+
+    monkeypatch.setattr(ppo, "save_state", save_then_die)
+    config = _config(data, tmp_path, reward_model, *overrides, run_dir="killed")
+    with pytest.raises(KeyboardInterrupt):
+        ppo.run(config, Registry(tmp_path / "r2"))
+    monkeypatch.setattr(ppo, "save_state", real_save)
+    resumed = ppo.run(config, Registry(tmp_path / "r2")).card
+    for key in ("kl", "reward_rm", "pretrain_loss"):
+        assert resumed.metrics[key] == pytest.approx(reference.card.metrics[key], abs=1e-6), key
+    assert resumed.metrics["kl"] != 0.0 and resumed.metrics["peak_memory_mb"] > 0
+
+
 def test_lora_and_shared_value_head(data, tmp_path, reward_model):
     checkpoint = ppo.run(_config(data, tmp_path, reward_model, "model.lora.r=4", "ppo.value_init=shared",
                                  "run.max_steps=1", "optim.lr=1e-2"))
