@@ -1,8 +1,8 @@
 """Does PPO beat SFT, and does PPO-ptx pay a smaller alignment tax? Measured on the embedded default.
 
 Runs what is missing in the registry with the ``cpu`` presets — SFT, comparisons from SFT ranked by
-the gold labeler with the reward model trained on them, PPO, PPO-ptx (γ = 27.8) — then answers the
-held-out test prompts greedily with SFT, PPO and PPO-ptx and reports:
+the gold labeler with the reward model trained on them, PPO, PPO-ptx (γ = 27.8, or ``--ptx-coef``) — then answers the
+held-out prompts (the validation and test splits) greedily with SFT, PPO and PPO-ptx and reports:
 
   * mean reward-model score on the held-out prompts (PPO should raise it over SFT);
   * the gold labeler's win rate of PPO (and PPO-ptx) over SFT, ties counted ½, with a bootstrap 95 % CI
@@ -12,7 +12,7 @@ held-out test prompts greedily with SFT, PPO and PPO-ptx and reports:
 
 The last line is one JSON object (``ours`` = PPO's gold win rate over SFT, ``peer`` = 0.5, parity).
 
-    python benchmarks/ppo_bar.py                # the full bar: the cpu presets, the 75 held-out test prompts
+    python benchmarks/ppo_bar.py                # the full bar: the cpu presets, the 157 held-out prompts
     python benchmarks/ppo_bar.py --quick        # tiny presets, for a smoke run
 """
 
@@ -25,7 +25,7 @@ import sys
 import time
 from pathlib import Path
 
-PTX_COEF = 27.8
+PTX_COEF = 27.8  # the paper's γ
 
 
 def instructrl(*args: str) -> None:
@@ -48,19 +48,31 @@ def ensure_stages(args) -> None:
             instructrl("data", "compare", "--model", "sft", "--k", "4", *limit, "--max-new-tokens", "64",
                        "--out", str(comparisons))
         instructrl("train", "rm", "--preset", preset, "--data", str(comparisons))
-    for coef in (0.0, PTX_COEF):
+    for coef in (0.0, args.ptx_coef):
         instructrl("train", "ppo", "--preset", preset, "--model", "sft", "--reward-model", "rm",
                    "--ptx-coef", str(coef), *args.ppo_set)
+
+
+def ptx_checkpoint(registry, coef: float) -> str:
+    """The newest PPO-ptx checkpoint trained with γ = ``coef``."""
+    matching = [c for c in registry.list("ppo-ptx") if c.card.config["ppo"]["ptx_coef"] == coef]
+    if not matching:
+        raise SystemExit(f"no ppo-ptx checkpoint with ptx_coef {coef}: run without --skip-training")
+    return matching[-1].name
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="tiny presets: checks the plumbing, not the bar")
-    parser.add_argument("--n", type=int, default=None, help="held-out test prompts to evaluate (default: the whole test split)")
+    parser.add_argument("--splits", default="validation,test",
+                        help="held-out splits of the embedded set to answer (default: validation,test, 157 prompts; "
+                             "training never reads them, and the validation prompts only feed the logged gold curve)")
+    parser.add_argument("--n", type=int, default=None, help="answer only the first N of those prompts")
     parser.add_argument("--max-new-tokens", type=int, default=48)
     parser.add_argument("--compare-limit", type=int, default=None,
                         help="prompts for the RM's comparison data (default: all 543 training prompts)")
     parser.add_argument("--comparisons", default="comparisons.jsonl")
+    parser.add_argument("--ptx-coef", type=float, default=PTX_COEF, help="γ of the PPO-ptx run (default 27.8, the paper's)")
     parser.add_argument("--ppo-set", nargs="*", default=[], help="extra flags for both PPO runs, e.g. --set run.max_steps=30")
     parser.add_argument("--skip-training", action="store_true", help="evaluate the newest checkpoints only")
     args = parser.parse_args()
@@ -79,9 +91,10 @@ def evaluate(args) -> None:
     from instructrl.models.reward import RewardModel
 
     registry = Registry()
-    names = {stage: registry.get(stage).name for stage in ("sft", "rm", "ppo", "ppo-ptx")}
-    items = [EvalItem.from_demonstration(d) for d in load_records("builtin", Demonstration, split="test",
-                                                                     limit=args.n).records]
+    names = {stage: registry.get(stage).name for stage in ("sft", "rm", "ppo")}
+    names["ppo-ptx"] = ptx_checkpoint(registry, args.ptx_coef)
+    items = [EvalItem.from_demonstration(d) for split in args.splits.split(",")
+             for d in load_records("builtin", Demonstration, split=split).records][:args.n]
     params = SamplingParams(max_new_tokens=args.max_new_tokens, temperature=0.0)
     answers = {}
     for stage in ("sft", "ppo", "ppo-ptx"):
@@ -104,7 +117,7 @@ def evaluate(args) -> None:
         wins[stage] = {"win_rate": sum(outcomes) / len(outcomes), "ci95": [round(low, 4), round(high, 4)]}
     cards = {stage: registry.get(names[stage]).card.metrics for stage in ("ppo", "ppo-ptx")}
 
-    print(f"held-out prompts: {len(items)} (test split of the embedded set); greedy, {args.max_new_tokens} tokens")
+    print(f"held-out prompts: {len(items)} ({args.splits} splits of the embedded set); greedy, {args.max_new_tokens} tokens")
     for stage in ("sft", "ppo", "ppo-ptx"):
         print(f"{stage:8s} mean RM reward {rm_mean[stage]:+.4f}   mean gold score {gold_mean[stage]:.4f}")
     for stage, w in wins.items():
@@ -123,7 +136,8 @@ def evaluate(args) -> None:
     result = {"bench": "ppo_bar", "ours": round(wins["ppo"]["win_rate"], 4), "peer": 0.5,
               "ratio": round(wins["ppo"]["win_rate"] / 0.5, 3), "unit": "gold win rate vs SFT",
               "higher_is_better": True, "n": len(items), "win_ci95": wins["ppo"]["ci95"],
-              "ptx_win_rate": round(wins["ppo-ptx"]["win_rate"], 4), "ptx_win_ci95": wins["ppo-ptx"]["ci95"],
+              "ptx_coef": args.ptx_coef, "ptx_win_rate": round(wins["ppo-ptx"]["win_rate"], 4),
+              "ptx_win_ci95": wins["ppo-ptx"]["ci95"],
               "rm_reward": {k: round(v, 4) for k, v in rm_mean.items()},
               "gold_score": {k: round(v, 4) for k, v in gold_mean.items()},
               "kl": {k: round(m["kl"], 4) for k, m in cards.items()},
