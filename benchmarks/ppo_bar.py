@@ -1,8 +1,9 @@
 """Does PPO beat SFT, and does PPO-ptx pay a smaller alignment tax? Measured on the embedded default.
 
 Runs what is missing in the registry with the ``cpu`` presets — SFT, comparisons from SFT ranked by
-the gold labeler with the reward model trained on them, PPO, PPO-ptx (γ = 27.8, or ``--ptx-coef``) — then answers the
-held-out prompts (the validation and test splits) greedily with SFT, PPO and PPO-ptx and reports:
+the gold labeler with the reward model trained on them, PPO, PPO-ptx (γ = 27.8, or ``--ptx-coef``) —
+then answers the held-out prompts (the validation and test splits) greedily with SFT, PPO and PPO-ptx
+and reports:
 
   * mean reward-model score on the held-out prompts (PPO should raise it over SFT);
   * the gold labeler's win rate of PPO (and PPO-ptx) over SFT, ties counted ½, with a bootstrap 95 % CI

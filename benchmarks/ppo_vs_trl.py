@@ -89,7 +89,7 @@ def run_ours(model: str, rm_dir: str, args, full: bool) -> dict:
 
 def pooled(first: dict, second: dict) -> dict:
     """Two timed runs of the same side as one: mean seconds per step (and per phase), samples/s from that."""
-    out = {key: (first[key] + second[key]) / 2 for key in first if key.endswith("_s") or key == "s_per_step"}
+    out = {key: (first[key] + second[key]) / 2 for key in ("s_per_step", "generate_s", "score_s", "optimise_s")}
     out["samples_per_s"] = 2 / (1 / first["samples_per_s"] + 1 / second["samples_per_s"])
     out["runs_samples_per_s"] = [first["samples_per_s"], second["samples_per_s"]]
     return out
