@@ -7,19 +7,28 @@ whose answers the labeler ranks all equal (or cannot parse), is skipped and coun
 printed, never dropped silently. ``--noise`` (default 0.25) flips the labeler's pairwise decisions
 AlpacaFarm-style for training data; use ``--noise 0`` for clean evaluation labels.
 
+The prompts are worked through in chunks of ``CHUNK``, each sampled with its own seed (``--seed`` +
+chunk number), with a progress bar. Finished chunks go to ``OUT.partial`` and the position to
+``OUT.progress.json``, so a killed run started again with the same flags carries on where it stopped
+and writes the same file; ``OUT`` appears only when every prompt is done.
+
     instructrl data compare --model sft --prompts builtin --k 4 --labeler gold --noise 0.25 --out comparisons.jsonl
 """
 
 from __future__ import annotations
 
 import json
+import os
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from instructrl.data.schemas import Comparison, EvalItem, Where
 from instructrl.errors import ConfigError, DataError, InstructrlError
 from instructrl.models.loading import DTYPES
+
+CHUNK = 32  # prompts sampled, labelled and saved together: what a killed run loses at most
 
 
 def load_items(source: str, split: str | None, limit: int | None) -> list[EvalItem]:
@@ -113,17 +122,102 @@ def _compare(args) -> int:
     items = load_items(args.prompts, None if args.split == "all" else args.split, args.limit)
     if not items:
         raise InstructrlError(f"no prompts in {args.prompts} (split {args.split})", "check --prompts and --split")
-    policy = Policy.load(args.model, dtype=args.dtype)
-    print(f"sampling {args.k} answers for each of {len(items)} prompts from {args.model} at temperature 1")
-    answers = sample(policy, items, args.k, args.max_new_tokens, args.seed, args.batch_size)
-    rows, counts = label(items, answers, labeler, source=f"sampled:{args.model}")
     out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text("".join(json.dumps(r.to_row(), ensure_ascii=False) + "\n" for r in rows))
+    job = Progress.open(out, settings(args, len(items)))
+    policy = Policy.load(args.model, dtype=args.dtype)
+    print(f"sampling {args.k} answers for each of {len(items)} prompts from {args.model} at temperature 1"
+          + (f" (resuming: {job.done} done)" if job.done else ""))
+    counts = run_chunks(job, items, policy, labeler, args)
+    job.finish()
     for key, value in sorted(counts.items()):
         print(f"  {key}: {value}")
     judge = getattr(labeler, "inner", labeler)
     if getattr(judge, "stats", None):
         print(f"  judge calls {judge.stats['calls']}, parse failures {judge.stats['parse_failures']}")
-    print(f"wrote {len(rows)} comparisons labelled by {labeler.name} to {out}")
+    print(f"wrote {counts['kept']} comparisons labelled by {labeler.name} to {out}")
     return 0
+
+
+def settings(args, prompts: int) -> dict:
+    """What fixes the output file: a resumed run must be started with the same."""
+    keys = ("model", "prompts", "split", "k", "labeler", "noise", "limit", "max_new_tokens", "seed", "dtype")
+    return {**{key: getattr(args, key) for key in keys}, "prompt_count": prompts, "chunk": CHUNK}
+
+
+def run_chunks(job: Progress, items: Sequence[EvalItem], policy, labeler, args) -> Counter:
+    """Sample and label the prompts from ``job.done`` on, chunk by chunk, saving each; returns all counts."""
+    from tqdm.auto import tqdm
+
+    counts = Counter(job.counts)
+    with tqdm(total=len(items), initial=job.done, desc="compare", unit="prompt", dynamic_ncols=True) as bar:
+        for start in range(job.done, len(items), CHUNK):
+            chunk = items[start:start + CHUNK]
+            answers = sample(policy, chunk, args.k, args.max_new_tokens, args.seed + start // CHUNK, args.batch_size)
+            rows, chunk_counts = label(chunk, answers, labeler, source=f"sampled:{args.model}")
+            counts.update(chunk_counts)
+            job.save(rows, start + len(chunk), counts)
+            bar.update(len(chunk))
+    return counts
+
+
+@dataclass
+class Progress:
+    """A comparison file being written: finished rows in ``OUT.partial``, and in ``OUT.progress.json``
+    the settings, the prompts done, the counts so far and the partial file's size at that point (rows
+    past it, from a chunk cut short, are dropped on resume)."""
+
+    out: Path
+    settings: dict
+    done: int = 0
+    counts: dict | None = None
+
+    @property
+    def partial(self) -> Path:
+        return self.out.with_name(self.out.name + ".partial")
+
+    @property
+    def marker(self) -> Path:
+        return self.out.with_name(self.out.name + ".progress.json")
+
+    @classmethod
+    def open(cls, out: Path, settings: dict) -> Progress:
+        """A fresh job, or the unfinished one at ``out`` if it was started with the same settings."""
+        job = cls(out, settings)
+        if not job.marker.exists():
+            out.parent.mkdir(parents=True, exist_ok=True)
+            job.save([], 0, Counter(), truncate=True)
+            return job
+        try:
+            saved = json.loads(job.marker.read_text())
+            size = saved["bytes"]
+        except (OSError, ValueError, KeyError) as error:
+            raise DataError(f"{job.marker} is unreadable ({error})",
+                            f"delete {job.marker} and {job.partial} to start over") from error
+        if saved["settings"] != settings:
+            changed = sorted(k for k in settings if saved["settings"].get(k) != settings[k])
+            raise ConfigError(f"{out} is half written by a run with other settings ({', '.join(changed)} differ)",
+                              f"rerun with the same flags to finish it, or delete {job.marker} and {job.partial} "
+                              "to start over")
+        if not job.partial.exists() or job.partial.stat().st_size < size:
+            raise DataError(f"{job.partial} is missing or shorter than {job.marker} records",
+                            f"delete {job.marker} to start over")
+        with job.partial.open("r+b") as handle:
+            handle.truncate(size)
+        job.done, job.counts = saved["done"], saved["counts"]
+        return job
+
+    def save(self, rows: Sequence[Comparison], done: int, counts: Counter, truncate: bool = False) -> None:
+        """Append ``rows``, then record the new position (the rows are on disk before the marker says so)."""
+        with self.partial.open("w" if truncate else "a", encoding="utf-8") as handle:
+            handle.write("".join(json.dumps(r.to_row(), ensure_ascii=False) + "\n" for r in rows))
+            handle.flush()
+            os.fsync(handle.fileno())
+        self.done, self.counts = done, dict(counts)
+        state = {"settings": self.settings, "done": done, "counts": self.counts, "bytes": self.partial.stat().st_size}
+        tmp = self.marker.with_suffix(".tmp")
+        tmp.write_text(json.dumps(state))
+        tmp.replace(self.marker)
+
+    def finish(self) -> None:
+        self.partial.replace(self.out)
+        self.marker.unlink()

@@ -15,7 +15,7 @@ from instructrl.checkpoints import Registry
 from instructrl.config import resolve
 from instructrl.data.loaders import load_records
 from instructrl.data.schemas import Demonstration
-from instructrl.errors import DataError, ModelError
+from instructrl.errors import ConfigError, DataError, ModelError
 from instructrl.models.reward import RewardModel
 from train import reward as rm_stage
 from train.loop import read_metrics
@@ -174,6 +174,44 @@ def test_data_compare_then_train_rm(tmp_path, capsys):
                                                     f"run.run_dir={tmp_path / 'run'}"])
     checkpoint = rm_stage.run(config, Registry())
     assert checkpoint.card.metrics["steps"] == 2
+
+
+def test_a_killed_data_compare_resumes_to_the_same_file(tmp_path, monkeypatch, capsys):
+    """Chunks are saved as they finish: a run killed in its second chunk, started again with the same
+    flags, writes byte for byte the file of a run never interrupted; other flags are refused."""
+    import train.compare
+
+    demos = tmp_path / "demos.jsonl"
+    write_demonstrations(demos)
+    monkeypatch.setattr(train.compare, "CHUNK", 4)
+
+    def argv(out, k="3"):
+        return ["compare", "--model", "tiny-random", "--prompts", str(demos), "--split", "all", "--k", k,
+                "--noise", "0.25", "--max-new-tokens", "8", "--limit", "10", "--out", str(out)]
+
+    whole = tmp_path / "whole.jsonl"
+    assert run_command(train.compare, argv(whole)) == 0
+    resumed = tmp_path / "resumed.jsonl"
+    real_label, calls = train.compare.label, []
+
+    def dies_in_chunk_two(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real_label(*args, **kwargs)
+
+    monkeypatch.setattr(train.compare, "label", dies_in_chunk_two)
+    with pytest.raises(KeyboardInterrupt):
+        run_command(train.compare, argv(resumed))
+    assert not resumed.exists() and json.loads((tmp_path / "resumed.jsonl.progress.json").read_text())["done"] == 4
+    with pytest.raises(ConfigError, match="k differ"):
+        run_command(train.compare, argv(resumed, k="2"))
+    monkeypatch.setattr(train.compare, "label", real_label)
+    capsys.readouterr()
+    assert run_command(train.compare, argv(resumed)) == 0
+    assert "resuming: 4 done" in capsys.readouterr().out
+    assert resumed.read_bytes() == whole.read_bytes() and whole.read_text().strip()
+    assert not list(tmp_path.glob("resumed.jsonl.*"))
 
 
 def test_noisy_compare_labels_differ_from_clean():
