@@ -83,6 +83,9 @@ class OptimConfig:
                "two values in [0, 1)")
 
 
+MIXED_PRECISION = ("no", "auto", "bf16")
+
+
 @dataclass
 class RunConfig:
     output: str | None = None  # checkpoint name in the registry (default: <stage>-<model>-<time>)
@@ -97,6 +100,10 @@ class RunConfig:
     log_every: int = 1
     resume: bool = True  # continue from the latest state in run_dir if there is one
     threads: int | None = None  # torch CPU threads (default: torch's choice)
+    # sft and rm: "bf16" computes forward and backward under bfloat16 autocast while the weights and the
+    # optimiser stay float32 ("auto": bf16 where the hardware multiplies it natively, else no). PPO instead
+    # keeps its frozen weights in model.dtype.
+    mixed_precision: str = "no"
 
     def __post_init__(self) -> None:
         check(self.epochs > 0, "run.epochs", self.epochs, "a positive number")
@@ -106,6 +113,10 @@ class RunConfig:
                f"a multiple of run.micro_batch_size ({self.micro_batch_size})")
         check(self.eval_every > 0 and self.save_every > 0 and self.log_every > 0, "run.save_every",
                self.save_every, "positive step counts for eval_every, save_every and log_every")
+        if self.mixed_precision is False:  # YAML reads a bare `no` as false
+            self.mixed_precision = "no"
+        check(self.mixed_precision in MIXED_PRECISION, "run.mixed_precision", self.mixed_precision,
+              f"one of {', '.join(MIXED_PRECISION)}")
 
 
 def check(ok: bool, key: str, value: Any, expected: str) -> None:

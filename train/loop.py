@@ -200,7 +200,15 @@ def fit(
     from accelerate import Accelerator
     from tqdm.auto import tqdm
 
+    from instructrl.models.loading import mixed_precision
+
     accelerator = Accelerator(cpu=not torch.cuda.is_available())
+    # our own autocast rather than accelerate's mixed_precision, which is fixed once per process
+    bf16 = mixed_precision(run.mixed_precision)
+
+    def autocast():
+        return torch.autocast(accelerator.device.type, dtype=torch.bfloat16, enabled=bf16)
+
     world, rank = accelerator.num_processes, accelerator.process_index
     micro_per_step = run.batch_size // run.micro_batch_size
     if micro_per_step % world:
@@ -231,7 +239,7 @@ def fit(
         if validate is None:
             return {}
         model.eval()
-        with torch.no_grad():
+        with torch.no_grad(), autocast():
             metrics = {f"val/{k}": v for k, v in validate(accelerator.unwrap_model(model)).items()}
         model.train()
         logger.log(at_step, metrics)
@@ -252,7 +260,8 @@ def fit(
         for number, batch in enumerate(mine):
             syncing = number == len(mine) - 1
             with contextlib.nullcontext() if syncing else accelerator.no_sync(model):
-                loss_sum, metrics = loss_fn(model, batch)
+                with autocast():
+                    loss_sum, metrics = loss_fn(model, batch)
                 # DDP averages over processes, so scale by world to get sum / total_weight
                 accelerator.backward(loss_sum * world / total_weight)
             step_loss += float(loss_sum.detach()) / total_weight

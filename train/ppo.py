@@ -123,6 +123,10 @@ class PPOConfig:
     ppo: PPOParams = field(default_factory=PPOParams)
 
     def __post_init__(self) -> None:
+        if self.run.mixed_precision != "no":
+            raise ConfigError(f"run.mixed_precision {self.run.mixed_precision} applies to the sft and rm stages only",
+                              "leave it at no: PPO computes in model.dtype (auto: bfloat16 frozen weights and float32 "
+                              "adapters on hardware with native bfloat16)")
         if self.run.batch_size % self.ppo.minibatches:
             raise ConfigError(f"run.batch_size {self.run.batch_size} does not split into ppo.minibatches "
                               f"{self.ppo.minibatches}", "make run.batch_size a multiple of ppo.minibatches")

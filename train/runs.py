@@ -28,6 +28,8 @@ def run_identity(stage: str, config, data_fingerprint: str) -> RunIdentity:
     # knobs that do not change the result stay out of the name
     for key in ("output", "run_dir", "resume", "threads", "eval_every", "save_every", "log_every"):
         run.pop(key, None)
+    if run.get("mixed_precision") == "no":  # the default leaves names from before the setting unchanged
+        run.pop("mixed_precision")
     digest = hashlib.sha256(json.dumps([settings, run, data_fingerprint], sort_keys=True, default=str).encode())
     model = Path(config.model.name).name.removesuffix(".gguf")
     name = config.run.output or f"{stage}-{model}-{digest.hexdigest()[:8]}"

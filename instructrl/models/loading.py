@@ -183,6 +183,12 @@ def torch_dtype(name: str):
     return getattr(torch, name)
 
 
+def mixed_precision(setting: str) -> bool:
+    """Whether ``run.mixed_precision`` computes under bfloat16 autocast: ``bf16`` yes, ``no`` no, ``auto``
+    where bfloat16 is fast (``fast_bf16``)."""
+    return setting == "bf16" or (setting == "auto" and fast_bf16())
+
+
 def load_causal_lm(spec: str, dtype: str = "float32", dropout: float = 0.0):
     """The causal LM for ``spec`` in ``dtype`` (see ``torch_dtype``); ``dropout`` sets attention dropout for training."""
     from transformers import AutoModelForCausalLM

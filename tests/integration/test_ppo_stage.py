@@ -245,6 +245,8 @@ def test_every_preset_loads_and_bad_values_fail_clearly():
         resolve(ppo.PPOConfig, "ppo", "tiny", ["ppo.value_init=policy"])
     with pytest.raises(ConfigError, match="minibatches"):
         resolve(ppo.PPOConfig, "ppo", "tiny", ["run.batch_size=6", "run.micro_batch_size=2", "ppo.minibatches=4"])
+    with pytest.raises(ConfigError, match="sft and rm stages only"):
+        resolve(ppo.PPOConfig, "ppo", "tiny", ["run.mixed_precision=bf16"])
     assert ppo.stage_of(resolve(ppo.PPOConfig, "ppo", "tiny", ["ppo.ptx_coef=27.8"])) == "ppo-ptx"
 
 

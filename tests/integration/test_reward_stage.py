@@ -101,6 +101,30 @@ def test_rm_stage_trains_logs_accuracy_and_normalises(tmp_path, capsys):
     assert rm_stage.run(config, registry).path == checkpoint.path  # same command: the finished checkpoint
 
 
+def test_rm_stage_in_mixed_precision_computes_in_bf16_and_keeps_float32_weights(tmp_path, monkeypatch):
+    """run.mixed_precision=bf16: the layers compute in bfloat16 under autocast while training, the
+    weights, their gradients and the saved checkpoint stay float32."""
+    seen = []
+    real_loss_fn = rm_stage.loss_fn
+
+    def watching(model, batch):
+        inner = model.module if hasattr(model, "module") else model
+        layer = inner.model.model.layers[0].mlp.down_proj
+        handle = layer.register_forward_hook(lambda m, i, o: seen.append(o.dtype))
+        try:
+            return real_loss_fn(model, batch)
+        finally:
+            handle.remove()
+
+    monkeypatch.setattr(rm_stage, "loss_fn", watching)
+    config = config_for(tmp_path, "run.output=rm-bf16", "run.mixed_precision=bf16", "run.max_steps=2")
+    checkpoint = rm_stage.run(config, Registry())
+    assert seen and set(seen) == {torch.bfloat16}
+    loaded = RewardModel.load(str(checkpoint.path))
+    assert {p.dtype for p in loaded.model.parameters()} == {torch.float32}
+    assert checkpoint.card.config["run"]["mixed_precision"] == "bf16" and checkpoint.card.metrics["steps"] == 2
+
+
 def test_rm_stage_resume_gives_the_same_weights(tmp_path):
     registry = Registry()
     config = config_for(tmp_path, "run.output=rm-resume", "run.save_every=2")

@@ -49,6 +49,7 @@ def test_overrides_parse_yaml_scalars():
 @pytest.mark.parametrize("override, message", [
     (["optim.lr=3"], "optim.lr"), (["run.batch_size=6"], "multiple of run.micro_batch_size"),
     (["optim.nope=1"], "unknown config key 'optim.nope'"), (["model.dtype=int8"], "model.dtype"),
+    (["run.mixed_precision=int8"], "run.mixed_precision"),
 ])
 def test_bad_settings_name_the_key(override, message):
     from train.sft import SFTConfig
@@ -70,3 +71,22 @@ def test_preset_may_be_a_yaml_path(tmp_path: Path):
     path = tmp_path / "mine.yaml"
     path.write_text("run:\n  max_steps: 3\n")
     assert resolve(SFTConfig, "sft", str(path)).run.max_steps == 3
+
+
+def test_mixed_precision_auto_follows_the_hardware(monkeypatch):
+    from instructrl.models import loading
+
+    monkeypatch.setattr(loading, "fast_bf16", lambda: True)
+    assert loading.mixed_precision("auto") and loading.mixed_precision("bf16") and not loading.mixed_precision("no")
+    monkeypatch.setattr(loading, "fast_bf16", lambda: False)
+    assert not loading.mixed_precision("auto") and loading.mixed_precision("bf16")
+
+
+def test_mixed_precision_at_its_default_leaves_run_names_unchanged():
+    from train.runs import run_identity
+    from train.sft import SFTConfig
+
+    default = resolve(SFTConfig, "sft", "tiny")
+    name = run_identity("sft", default, "fp").name
+    assert run_identity("sft", resolve(SFTConfig, "sft", "tiny", ["run.mixed_precision=no"]), "fp").name == name
+    assert run_identity("sft", resolve(SFTConfig, "sft", "tiny", ["run.mixed_precision=bf16"]), "fp").name != name
