@@ -88,7 +88,8 @@ class PPOParams:
     ema: float = 0.992  # policy EMA decay; the EMA is the released checkpoint
     value_init: str = "rm"  # "rm": critic = a copy of the reward model (paper); "shared": head on the policy
     ptx_coef: float = 0.0  # γ of PPO-ptx (paper: 27.8); 0 = plain PPO
-    ptx_per_episode: int = 8  # pretraining sequences per RL episode (paper: 8)
+    # pretraining sequences per RL episode (paper: 8); a fraction takes fewer (0.5: one per two episodes)
+    ptx_per_episode: float = 8
     ptx_data: str = "builtin-pretrain"
     ptx_max_length: int = 128  # tokens per pretraining sequence
     gold_every: int = 10  # steps between over-optimisation measurements (0 = only at start and end)
@@ -109,6 +110,8 @@ class PPOParams:
               f"off or one of {', '.join(DTYPES)}")
         check(self.ptx_coef >= 0, "ppo.ptx_coef", self.ptx_coef, "0 (PPO) or more (PPO-ptx; paper 27.8)")
         check(self.ptx_per_episode >= 0, "ppo.ptx_per_episode", self.ptx_per_episode, "0 or more")
+        check(self.ptx_coef == 0 or self.ptx_per_episode > 0, "ppo.ptx_per_episode", self.ptx_per_episode,
+              "more than 0 when ppo.ptx_coef is set (PPO-ptx needs pretraining sequences)")
         check(self.gold_every >= 0 and self.gold_prompts >= 0, "ppo.gold_every", self.gold_every, "0 or more")
         check(self.adaptive_kl_target is None or self.adaptive_kl_target > 0, "ppo.adaptive_kl_target",
                self.adaptive_kl_target, "a positive KL in nats, or null")
@@ -230,6 +233,13 @@ def pretrain_chunks(tokenizer, docs: list[PretrainText], length: int) -> list[li
         ids = tokenizer(doc.text, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
         chunks.extend(ids[i:i + length] for i in range(0, len(ids), length) if len(ids[i:i + length]) > 1)
     return chunks
+
+
+def ptx_sequences(params: PPOParams, episodes: int) -> int:
+    """Pretraining sequences per optimiser step for ``episodes`` RL episodes (at least one for PPO-ptx)."""
+    if params.ptx_coef == 0:
+        return 0
+    return max(1, round(params.ptx_per_episode * episodes))
 
 
 def ptx_batch(chunks: list[list[int]], step: int, count: int, seed: int, pad_id: int, device):
@@ -527,7 +537,7 @@ def run(config: PPOConfig, registry: Registry | None = None) -> Checkpoint:
     wrapped, optimizer = accelerator.prepare(module, optimizer)
     logger = RunLogger(identity.run_dir, enabled=accelerator.is_main_process)
     per_process = config.run.batch_size // world
-    ptx_count = params.ptx_per_episode * per_process if params.ptx_coef > 0 else 0
+    ptx_count = ptx_sequences(params, per_process)
 
     def checkpoint_curve(at: int, kl: float) -> None:
         if accelerator.is_main_process:

@@ -287,6 +287,18 @@ def test_data_position_is_the_step():
     assert first[2] != first[0]  # a new pass reshuffles
 
 
+def test_pretraining_sequences_per_step_follow_ptx_per_episode():
+    def params(**kw):
+        return ppo.PPOParams(**kw)
+
+    assert ppo.ptx_sequences(params(ptx_coef=27.8, ptx_per_episode=8), 8) == 64  # the paper's 8x
+    assert ppo.ptx_sequences(params(ptx_coef=2.0, ptx_per_episode=0.5), 8) == 4
+    assert ppo.ptx_sequences(params(ptx_coef=2.0, ptx_per_episode=0.5), 1) == 1  # never none for PPO-ptx
+    assert ppo.ptx_sequences(params(ptx_coef=0.0, ptx_per_episode=8), 8) == 0  # plain PPO takes none
+    with pytest.raises(ConfigError, match="ppo.ptx_per_episode"):
+        params(ptx_coef=2.0, ptx_per_episode=0)
+
+
 def test_policy_ema_tracks_trainable_weights_and_is_what_gets_released():
     layer = torch.nn.Linear(2, 1, bias=False)
     layer.weight.data.zero_()
