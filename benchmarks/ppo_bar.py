@@ -103,8 +103,9 @@ def evaluate(args) -> None:
     registry = Registry()
     names = {stage: registry.get(stage).name for stage in ("sft", "rm", "ppo")}
     names["ppo-ptx"] = ptx_checkpoint(registry, args.ptx_coef)
-    items = [EvalItem.from_demonstration(d) for split in args.splits.split(",")
-             for d in load_records("builtin", Demonstration, split=split).records][:args.n]
+    tagged = [(split, EvalItem.from_demonstration(d)) for split in args.splits.split(",")
+              for d in load_records("builtin", Demonstration, split=split).records][:args.n]
+    splits, items = [split for split, _ in tagged], [item for _, item in tagged]
     params = SamplingParams(max_new_tokens=args.max_new_tokens, temperature=0.0)
     answers = {}
     for stage in ("sft", "ppo", "ppo-ptx"):
@@ -123,8 +124,9 @@ def evaluate(args) -> None:
     wins = {}
     for stage in ("ppo", "ppo-ptx"):
         outcomes = [1.0 if a > b else 0.5 if a == b else 0.0 for a, b in zip(gold[stage], gold["sft"])]
-        low, high = bootstrap_ci(outcomes, n_boot=2000)
-        wins[stage] = {"win_rate": sum(outcomes) / len(outcomes), "ci95": [round(low, 4), round(high, 4)]}
+        wins[stage] = win_rate(outcomes, bootstrap_ci)
+        wins[stage]["by_split"] = {split: win_rate([o for o, s in zip(outcomes, splits) if s == split], bootstrap_ci)
+                                   for split in dict.fromkeys(splits)}
     cards = {stage: registry.get(names[stage]).card.metrics for stage in ("ppo", "ppo-ptx")}
     rm_card = registry.get(names["rm"]).card.metrics
 
@@ -136,7 +138,9 @@ def evaluate(args) -> None:
         print(f"{stage:8s} mean RM reward {rm_mean[stage]:+.4f}   mean gold score {gold_mean[stage]:.4f}")
     for stage, w in wins.items():
         print(f"gold win rate {stage} vs sft: {w['win_rate']:.3f} (95 % CI {w['ci95'][0]:.3f}-{w['ci95'][1]:.3f}, "
-              f"ties 1/2, n = {len(items)})")
+              f"ties 1/2, n = {len(items)}); " + ", ".join(f"{split} {v['win_rate']:.3f} ({v['ci95'][0]:.3f}-"
+                                                          f"{v['ci95'][1]:.3f}, n = {v['n']})"
+                                                          for split, v in w["by_split"].items()))
     tax = {}
     for stage, m in cards.items():
         budget = m.get("kl_budget")
@@ -152,6 +156,8 @@ def evaluate(args) -> None:
               "higher_is_better": True, "n": len(items), "win_ci95": wins["ppo"]["ci95"],
               "ptx_coef": args.ptx_coef, "ptx_win_rate": round(wins["ppo-ptx"]["win_rate"], 4),
               "ptx_win_ci95": wins["ppo-ptx"]["ci95"],
+              "win_rate_by_split": {stage: {split: v["win_rate"] for split, v in w["by_split"].items()}
+                                    for stage, w in wins.items()},
               "rm_reward": {k: round(v, 4) for k, v in rm_mean.items()},
               "gold_score": {k: round(v, 4) for k, v in gold_mean.items()},
               "kl": {k: round(m["kl"], 4) for k, m in cards.items()},
@@ -159,6 +165,13 @@ def evaluate(args) -> None:
               "alignment_tax": {k: round(v, 4) for k, v in tax.items()}, "checkpoints": names,
               "rm_accuracy": round(rm_card["accuracy"], 4) if "accuracy" in rm_card else None}
     print(json.dumps(result))
+
+
+def win_rate(outcomes: list[float], bootstrap_ci) -> dict:
+    """Mean outcome (1 win, ½ tie, 0 loss) with its bootstrap 95 % CI."""
+    low, high = bootstrap_ci(outcomes, n_boot=2000)
+    return {"win_rate": round(sum(outcomes) / len(outcomes), 4), "ci95": [round(low, 4), round(high, 4)],
+            "n": len(outcomes)}
 
 
 if __name__ == "__main__":
