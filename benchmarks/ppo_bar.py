@@ -77,7 +77,8 @@ def main() -> None:
     parser.add_argument("--max-new-tokens", type=int, default=48)
     parser.add_argument("--compare-limit", type=int, default=None,
                         help="prompts for the RM's comparison data (default: all 543 training prompts)")
-    parser.add_argument("--k", type=int, default=4, help="answers per training prompt for the RM's comparisons (default 4)")
+    parser.add_argument("--k", type=int, default=8,
+                        help="answers per training prompt for the RM's comparisons (default 8: 28 pairs a prompt)")
     parser.add_argument("--comparisons", default="comparisons.jsonl", help="the RM's training comparisons (made if missing)")
     parser.add_argument("--held-out-comparisons", default="comparisons-validation.jsonl",
                         help="clean-labelled comparisons on the validation prompts for the RM's held-out accuracy "

@@ -69,6 +69,17 @@ def test_ppo_trains_writes_ema_checkpoint_and_overoptimisation_curve(data, tmp_p
     assert ppo.run(config).path == checkpoint.path  # the same command returns the finished run
 
 
+def test_a_new_reward_model_behind_the_same_spec_gives_a_new_run(data, tmp_path, reward_model):
+    """`--reward-model rm` names the newest reward checkpoint: once a newer one exists, the same
+    command trains again rather than returning the run made against the old one."""
+    first = ppo.run(_config(data, tmp_path, reward_model, "run.max_steps=1"))
+    torch.manual_seed(5)
+    Registry().write(Card(name="rm-tiny-newer", stage="rm", kind="reward", parent="tiny-random"),
+                     RewardModel.load("tiny-random").save)
+    second = ppo.run(_config(data, tmp_path, reward_model, "run.max_steps=1", run_dir="run2"))
+    assert second.name != first.name and second.path.exists() and first.path.exists()
+
+
 def test_ptx_stage_name_and_loss_logged(data, tmp_path, reward_model):
     checkpoint = ppo.run(_config(data, tmp_path, reward_model, "ppo.ptx_coef=27.8", "run.max_steps=1"))
     assert checkpoint.card.stage == "ppo-ptx" and checkpoint.name.startswith("ppo-ptx-")
