@@ -139,9 +139,14 @@ def _compare(args) -> int:
 
 
 def settings(args, prompts: int) -> dict:
-    """What fixes the output file: a resumed run must be started with the same."""
+    """What fixes the output file: a resumed run must be started with the same (and ``sft`` must still
+    name the same checkpoint)."""
+    from instructrl.checkpoints import Registry
+
     keys = ("model", "prompts", "split", "k", "labeler", "noise", "limit", "max_new_tokens", "seed", "dtype")
-    return {**{key: getattr(args, key) for key in keys}, "prompt_count": prompts, "chunk": CHUNK}
+    found = Registry().find(args.model)
+    return {**{key: getattr(args, key) for key in keys}, "prompt_count": prompts, "chunk": CHUNK,
+            "checkpoint": found.name if found is not None else None}
 
 
 def run_chunks(job: Progress, items: Sequence[EvalItem], policy, labeler, args) -> Counter:

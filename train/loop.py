@@ -200,11 +200,11 @@ def fit(
     from accelerate import Accelerator
     from tqdm.auto import tqdm
 
-    from instructrl.models.loading import mixed_precision
+    from instructrl.models.loading import bf16_autocast
 
     accelerator = Accelerator(cpu=not torch.cuda.is_available())
     # our own autocast rather than accelerate's mixed_precision, which is fixed once per process
-    bf16 = mixed_precision(run.mixed_precision)
+    bf16 = bf16_autocast(run.mixed_precision)
 
     def autocast():
         return torch.autocast(accelerator.device.type, dtype=torch.bfloat16, enabled=bf16)

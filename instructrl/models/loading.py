@@ -183,7 +183,7 @@ def torch_dtype(name: str):
     return getattr(torch, name)
 
 
-def mixed_precision(setting: str) -> bool:
+def bf16_autocast(setting: str) -> bool:
     """Whether ``run.mixed_precision`` computes under bfloat16 autocast: ``bf16`` yes, ``no`` no, ``auto``
     where bfloat16 is fast (``fast_bf16``)."""
     return setting == "bf16" or (setting == "auto" and fast_bf16())

@@ -77,9 +77,9 @@ def test_mixed_precision_auto_follows_the_hardware(monkeypatch):
     from instructrl.models import loading
 
     monkeypatch.setattr(loading, "fast_bf16", lambda: True)
-    assert loading.mixed_precision("auto") and loading.mixed_precision("bf16") and not loading.mixed_precision("no")
+    assert loading.bf16_autocast("auto") and loading.bf16_autocast("bf16") and not loading.bf16_autocast("no")
     monkeypatch.setattr(loading, "fast_bf16", lambda: False)
-    assert not loading.mixed_precision("auto") and loading.mixed_precision("bf16")
+    assert not loading.bf16_autocast("auto") and loading.bf16_autocast("bf16")
 
 
 def test_mixed_precision_at_its_default_leaves_run_names_unchanged():
