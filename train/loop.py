@@ -181,6 +181,7 @@ class FitResult:
     metrics: dict[str, float]
     wall_time_s: float
     tokens_per_s: float
+    earlier_s: float = 0.0  # training time of the processes before a resume (0 for a run never interrupted)
 
 
 def fit(
@@ -226,11 +227,11 @@ def fit(
 
     optimizer = make_optimizer(list(model.parameters()), optim)
     scheduler = make_scheduler(optimizer, optim, total)
-    step = 0
+    step, earlier = 0, 0.0
     if run.resume and (saved := load_state(run_dir, model)) is not None:
         optimizer.load_state_dict(saved["optimizer"])
         scheduler.load_state_dict(saved["scheduler"])
-        step = saved["step"]
+        step, earlier = saved["step"], saved.get("elapsed_s", 0.0)  # states from before elapsed_s count 0
     model, optimizer = accelerator.prepare(model, optimizer)
     logger = RunLogger(run_dir, enabled=accelerator.is_main_process)
     trainable = [p for p in model.parameters() if p.requires_grad]
@@ -287,10 +288,11 @@ def fit(
             accelerator.wait_for_everyone()
             if accelerator.is_main_process:
                 save_state(run_dir, accelerator.unwrap_model(model),
-                           {"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict()}, step)
+                           {"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                            "elapsed_s": earlier + time.perf_counter() - start}, step)
     bar.close()
     logger.close()
     accelerator.wait_for_everyone()
     elapsed = time.perf_counter() - start
-    return FitResult(step, loss_value, last_val, elapsed, tokens_seen * world / max(elapsed, 1e-9))
+    return FitResult(step, loss_value, last_val, elapsed, tokens_seen * world / max(elapsed, 1e-9), earlier)
 

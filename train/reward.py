@@ -259,7 +259,7 @@ def run(config: RMConfig, registry: Registry | None = None) -> Checkpoint:
                **{k.removeprefix("val/"): v for k, v in result.metrics.items()}}
     card = Card(name=identity.name, stage=STAGE, kind="reward", parent=parent, base_model=config.model.name,
                 config=to_dict(config), data_fingerprint=data_fp, metrics=metrics,
-                wall_time_s=round(time.perf_counter() - started, 1))
+                wall_time_s=round(time.perf_counter() - started + result.earlier_s, 1))
     checkpoint = write_checkpoint(registry, card, reward.save)
     if "accuracy" in metrics:
         print(f"[{STAGE}] held-out pairwise accuracy {metrics['accuracy']:.3f} "

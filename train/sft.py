@@ -151,7 +151,7 @@ def run(config: SFTConfig, registry: Registry | None = None) -> Checkpoint:
                **{k.removeprefix("val/"): v for k, v in result.metrics.items()}}
     card = Card(name=identity.name, stage=STAGE, parent=config.model.name, base_model=config.model.name,
                 config=to_dict(config), data_fingerprint=fingerprint(train_set.records), metrics=metrics,
-                wall_time_s=round(time.perf_counter() - started, 1))
+                wall_time_s=round(time.perf_counter() - started + result.earlier_s, 1))
 
     def save(folder: Path) -> None:
         final.save_pretrained(folder)

@@ -133,7 +133,13 @@ def test_rm_stage_resume_gives_the_same_weights(tmp_path):
     assert (tmp_path / "run" / "state" / "state.pt").exists()  # saved at step 2 of 4
     shutil.rmtree(first.path)  # as if the run had died after its step-2 save
     (tmp_path / "run" / "metrics.jsonl").unlink()
+    state_file = tmp_path / "run" / "state" / "state.pt"
+    state = torch.load(state_file, weights_only=False)
+    assert 0 < state["elapsed_s"] < first.card.wall_time_s
+    state["elapsed_s"] = 1000.0  # as if the killed process had trained for 1000 s
+    torch.save(state, state_file)
     second = rm_stage.run(config, registry)
+    assert second.card.wall_time_s >= 1000.0  # the card counts the killed process's time too
     assert min(row["step"] for row in read_metrics(tmp_path / "run")) == 3  # resumed, not restarted
     resumed = RewardModel.load(str(second.path)).model.state_dict()
     for name, value in weights.items():
