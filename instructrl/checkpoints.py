@@ -108,6 +108,12 @@ class Registry:
             return of_stage[-1] if of_stage else None
         return None
 
+    def resolve(self, spec: str) -> str:
+        """The checkpoint name ``spec`` stands for (a stage alias names the newest of its stage), or ``spec``
+        itself when the registry does not hold it (a path, a hub id, an embedded model)."""
+        found = self.find(spec)
+        return found.name if found is not None else spec
+
     def get(self, name: str) -> Checkpoint:
         found = self.find(name)
         if found is None:

@@ -144,9 +144,8 @@ def settings(args, prompts: int) -> dict:
     from instructrl.checkpoints import Registry
 
     keys = ("model", "prompts", "split", "k", "labeler", "noise", "limit", "max_new_tokens", "seed", "dtype")
-    found = Registry().find(args.model)
     return {**{key: getattr(args, key) for key in keys}, "prompt_count": prompts, "chunk": CHUNK,
-            "checkpoint": found.name if found is not None else None}
+            "checkpoint": Registry().resolve(args.model)}
 
 
 def run_chunks(job: Progress, items: Sequence[EvalItem], policy, labeler, args) -> Counter:

@@ -486,7 +486,7 @@ def run(config: PPOConfig, registry: Registry | None = None) -> Checkpoint:
     ptx_train, ptx_eval = _pretrain_sets(params)
     data_fp = fingerprint([*train_set.records, *ptx_train])
     # "sft" and "rm" name the newest checkpoints: a new SFT or reward model gives a new run
-    inputs = [_resolved(registry, spec) for spec in (config.model.name, params.reward_model)]
+    inputs = [registry.resolve(spec) for spec in (config.model.name, params.reward_model)]
     identity = run_identity(stage, config, ":".join([data_fp, *inputs]))
     if (done := registry.find(identity.name)) is not None:
         print(f"{identity.name} is already trained: {done.path}")
@@ -644,12 +644,6 @@ def _mean_over_processes(accelerator, metrics: dict[str, float]) -> dict[str, fl
     keys = sorted(metrics)
     values = accelerator.reduce(torch.tensor([metrics[k] for k in keys], device=accelerator.device), "mean")
     return dict(zip(keys, values.tolist()))
-
-
-def _resolved(registry: Registry, spec: str) -> str:
-    """The checkpoint a model spec names in the registry, or the spec itself (a path, a hub id, ...)."""
-    found = registry.find(spec)
-    return found.name if found is not None else spec
 
 
 def _base_model(registry: Registry, config: PPOConfig) -> str:

@@ -206,8 +206,7 @@ def check_model(spec: str, registry: Registry) -> str:
         raise ModelError(f"no {spec} checkpoint in the registry at {registry.root} to start the reward model from",
                          f"train one first (`instructrl train {spec} --preset cpu`) or start from a base model, "
                          "e.g. `instructrl train rm --model smollm2-135m`")
-    found = registry.find(spec) if spec in STAGES else None
-    return found.name if found else spec
+    return registry.resolve(spec)
 
 
 def run(config: RMConfig, registry: Registry | None = None) -> Checkpoint:

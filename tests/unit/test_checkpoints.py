@@ -21,6 +21,8 @@ def test_write_list_find_by_name_and_stage(tmp_path):
     assert [c.name for c in registry.list()] == ["sft-a", "sft-b", "rm-a"]
     assert registry.find("sft").name == "sft-b"  # newest of the stage
     assert registry.find("sft-a").path == first.path
+    assert registry.resolve("sft") == "sft-b" and registry.resolve("sft-a") == "sft-a"
+    assert registry.resolve("ppo") == "ppo" and registry.resolve("org/model") == "org/model"  # not held: as given
     card = json.loads((first.path / "card.json").read_text())
     assert card["content_hash"] == content_hash(first.path) and card["stage"] == "sft"
 
