@@ -93,7 +93,6 @@ def main() -> None:
 
 
 def evaluate(args) -> None:
-    from evals.stats import bootstrap_ci
     from instructrl.checkpoints import Registry
     from instructrl.data.loaders import load_records
     from instructrl.data.schemas import Demonstration, EvalItem
@@ -125,8 +124,8 @@ def evaluate(args) -> None:
     wins = {}
     for stage in ("ppo", "ppo-ptx"):
         outcomes = [1.0 if a > b else 0.5 if a == b else 0.0 for a, b in zip(gold[stage], gold["sft"])]
-        wins[stage] = win_rate(outcomes, bootstrap_ci)
-        wins[stage]["by_split"] = {split: win_rate([o for o, s in zip(outcomes, splits) if s == split], bootstrap_ci)
+        wins[stage] = win_rate(outcomes)
+        wins[stage]["by_split"] = {split: win_rate([o for o, s in zip(outcomes, splits) if s == split])
                                    for split in dict.fromkeys(splits)}
     cards = {stage: registry.get(names[stage]).card.metrics for stage in ("ppo", "ppo-ptx")}
     rm_card = registry.get(names["rm"]).card.metrics
@@ -168,8 +167,10 @@ def evaluate(args) -> None:
     print(json.dumps(result))
 
 
-def win_rate(outcomes: list[float], bootstrap_ci) -> dict:
+def win_rate(outcomes: list[float]) -> dict:
     """Mean outcome (1 win, ½ tie, 0 loss) with its bootstrap 95 % CI."""
+    from evals.stats import bootstrap_ci
+
     low, high = bootstrap_ci(outcomes, n_boot=2000)
     return {"win_rate": round(sum(outcomes) / len(outcomes), 4), "ci95": [round(low, 4), round(high, 4)],
             "n": len(outcomes)}
