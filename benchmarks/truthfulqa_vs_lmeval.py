@@ -3,8 +3,10 @@
 Both score the embedded SmolLM2-135M as a plain LM (no chat template) on the same questions from the
 TruthfulQA CSV. lm-eval runs its own ``truthfulqa_mc1`` / ``truthfulqa_mc2`` task definitions, pointed
 at a local JSON file holding those questions (the task files are included unchanged; only the
-dataset is swapped, so it runs offline). Ours shares each question's prompt computation across its
-answers and scores every distinct answer once for both metrics.
+dataset is swapped, so it runs offline). Ours is timed on the product's own path: the model objects
+``instructrl eval`` builds (``parse_model`` behind ``CachedModel``, with a fresh generation cache, so
+nothing is served from an earlier run), which run the QA primer once, share each question's prompt
+computation across its answers and score every distinct answer once for both metrics.
 
 Claim: same numbers (|difference| <= 0.005 for each metric) in at most half of lm-eval's wall time.
 
@@ -78,12 +80,17 @@ def main(argv: list[str] | None = None) -> int:
     import numpy as np
     import torch
 
+    from evals.cache import GenerationCache
+    from evals.models import CachedModel, PolicyPool, parse_model
     from evals.truthfulqa import load_truthfulqa, score_mc
-    from instructrl.models.policy import Policy
 
     limit = args.limit or (40 if args.quick else None)
     items = load_truthfulqa(args.csv, limit=limit)
-    policy = Policy.load(args.model)
+    pool = PolicyPool()
+    # what `instructrl eval` scores for a base model: its plain-LM presentation behind the cache
+    ours_model = CachedModel(parse_model(f"base:{args.model}", pool=pool),
+                             GenerationCache(tempfile.mkdtemp(prefix="instructrl-tqa-cache-")), progress=False)
+    policy = pool.get(args.model)  # the same loaded weights, handed to lm-eval
     print(f"{len(items)} TruthfulQA questions, model {args.model} (plain LM, fp32), torch threads "
           f"{torch.get_num_threads()}", flush=True)
 
@@ -104,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
         manager = TaskManager(include_path=tmp)
 
         def ours_side(chunk, _tasks):
-            for s in score_mc(policy, chunk, "qa", chat=False):
+            for s in score_mc(ours_model, chunk, "qa", chat=False):
                 for m in ("mc1", "mc2"):
                     our_scores[m].append(s[m])
 

@@ -11,7 +11,7 @@ A model spec (``--models`` / ``--baseline``) is one of:
   openai:NAME@URL      a remote OpenAI-compatible endpoint (e.g. a far larger model as the baseline);
                        the key comes from $OPENAI_API_KEY (any value for servers that need none)
 
-Every model duck-types ``instructrl.models.policy.Policy`` for the evals (``generate``, ``logprobs``,
+Every model offers what ``instructrl.models.policy.Policy`` offers the evals (``generate``, ``logprobs``,
 ``format``) and carries ``identity``: the content hash of a checkpoint's weights, or the spec for
 embedded, hub and remote models, so the generation cache is keyed by what produced an answer.
 ``CachedModel`` puts the cache in front of any of them.
@@ -107,6 +107,7 @@ class EvalModel:
 
     name: str
     kind: str
+    shares_prefix: bool = False  # capability: ``prefix_logprobs`` (a local policy's KV cache)
     identity: str  # what produced the answers to chat=True calls (weights and presentation)
     raw_identity: str  # what produced answers to raw text (chat=False) and log-probabilities
 
@@ -121,6 +122,12 @@ class EvalModel:
     def logprobs(self, prompts: Sequence[str], continuations: Sequence[str], batch_size: int = 16) -> list[float]:
         raise ModelError(f"model {self.name} cannot score continuations",
                          "use a local model for log-probability metrics (e.g. TruthfulQA MC)")
+
+    def prefix_logprobs(self, prefix: str, requests: Sequence[tuple[str, Sequence[str]]],
+                        batch_size: int = 32) -> list[list[float]]:
+        """``Policy.prefix_logprobs``: only models that declare ``shares_prefix`` have it."""
+        raise ModelError(f"model {self.name} cannot share a prompt prefix across requests",
+                         "score with logprobs(), or use a local model")
 
     def format(self, prompt: Prompt) -> str:
         raise NotImplementedError
@@ -151,6 +158,8 @@ class PolicyPool:
 
 class LocalModel(EvalModel):
     """A local causal LM presented as chat ("chat"), raw text ("raw", GPT) or few-shot ("prompted")."""
+
+    shares_prefix = True
 
     def __init__(self, spec: str, name: str, kind: str, mode: str, pool: PolicyPool,
                  prefix: str = FEW_SHOT_PREFIX):
@@ -202,6 +211,10 @@ class LocalModel(EvalModel):
 
     def logprobs(self, prompts: Sequence[str], continuations: Sequence[str], batch_size: int = 16) -> list[float]:
         return self.policy.logprobs(prompts, continuations, batch_size=batch_size)
+
+    def prefix_logprobs(self, prefix: str, requests: Sequence[tuple[str, Sequence[str]]],
+                        batch_size: int = 32) -> list[list[float]]:
+        return self.policy.prefix_logprobs(prefix, requests, batch_size)
 
     def close(self) -> None:
         self.pool.release(self.spec)
@@ -361,10 +374,9 @@ class CachedModel(EvalModel):
     def size(self) -> int | None:
         return self.inner.size
 
-    def __getattr__(self, attribute: str):  # tokenizer, policy, spec ... of the wrapped model
-        if attribute == "inner":
-            raise AttributeError(attribute)
-        return getattr(self.inner, attribute)
+    @property
+    def shares_prefix(self) -> bool:  # type: ignore[override]
+        return self.inner.shares_prefix
 
     def format(self, prompt: Prompt) -> str:
         return self.inner.format(prompt)
@@ -426,3 +438,19 @@ class CachedModel(EvalModel):
             self.cache.stats.logprobs_computed += len(rows)
             found.update(rows)
         return [found[k] for k in keys]
+
+    def prefix_logprobs(self, prefix: str, requests: Sequence[tuple[str, Sequence[str]]],
+                        batch_size: int = 32) -> list[list[float]]:
+        """The inner model's ``prefix_logprobs`` for the requests with any pair not cached yet, stored
+        under the same keys as ``logprobs`` (prompt = prefix + tail), so the two paths share the cache."""
+        keys = [[logprob_key(self.raw_identity, prefix + tail, c) for c in conts] for tail, conts in requests]
+        found = self.cache.get_logprobs(list(dict.fromkeys(k for row in keys for k in row)))
+        todo = [i for i, row in enumerate(keys) if any(k not in found for k in row)]
+        self.cache.stats.logprob_hits += sum(len(row) for row in keys) - sum(len(keys[i]) for i in todo)
+        if todo:
+            values = self.inner.prefix_logprobs(prefix, [requests[i] for i in todo], batch_size)
+            rows = [(k, v) for i, row in zip(todo, values) for k, v in zip(keys[i], row)]
+            self.cache.put_logprobs(self.raw_identity, rows)
+            self.cache.stats.logprobs_computed += len(rows)
+            found.update(rows)
+        return [[found[k] for k in row] for row in keys]

@@ -18,7 +18,6 @@ below are pure; only ``score_mc`` and ``generate_answers`` touch the model.
 
 from __future__ import annotations
 
-import copy
 import csv
 import gzip
 import io
@@ -308,14 +307,14 @@ def score_mc(policy, items: Sequence[TruthfulQAItem], prompt_type: str = "qa", c
              batch_size: int = 32) -> list[dict[str, float]]:
     """MC1 and MC2 for each item; each distinct answer is scored once for both.
 
-    A plain LM (``chat=False``) given as a ``Policy`` runs the prompt type's shared prefix (the QA
-    primer) once for all questions, each question once for all its answers (``prefix_tree_logprobs``).
-    Otherwise ``policy.logprobs`` scores the answers, sharing each question's prompt across them."""
+    A plain LM (``chat=False``) that declares ``shares_prefix`` (a local policy, or an eval model or
+    cache around one) runs the prompt type's shared prefix (the QA primer) once for all questions, each
+    question once for all its answers (``prefix_logprobs``). Otherwise ``policy.logprobs`` scores the answers, sharing each question's prompt across them."""
     requests = [mc_requests(item, prompt_type)[1] for item in items]
-    if not chat and hasattr(policy, "model") and hasattr(policy, "tokenizer"):
-        scores = prefix_tree_logprobs(policy, prompt_prefix(prompt_type),
-                                      [(question_tail(it.question), [" " + a for a in answers])
-                                       for it, answers in zip(items, requests)], batch_size)
+    if not chat and policy.shares_prefix:
+        scores = policy.prefix_logprobs(prompt_prefix(prompt_type),
+                                        [(question_tail(it.question), [" " + a for a in answers])
+                                         for it, answers in zip(items, requests)], batch_size)
     else:
         # a chat model answers after its assistant header; a plain LM after "A:" and one space
         texts = [policy.format(build_prompt(it.question, prompt_type)) if chat else build_prompt(it.question, prompt_type)
@@ -334,40 +333,6 @@ def score_mc(policy, items: Sequence[TruthfulQAItem], prompt_type: str = "qa", c
         results.append({"mc1": mc1_score([lookup[c] for c in mc1.choices], mc1.labels),
                         "mc2": mc2_score([lookup[c] for c in mc2.choices], mc2.labels)})
     return results
-
-
-def prefix_tree_logprobs(policy, prefix: str, requests: Sequence[tuple[str, Sequence[str]]],
-                         batch_size: int = 32) -> list[list[float]]:
-    """``log p(continuation | prefix + tail)`` for each ``(tail, continuations)`` request: a two-level
-    version of ``Policy.logprobs`` (same tokenisation: a continuation's tokens are those of
-    ``prompt + continuation`` after the prompt's own) that runs ``prefix`` once for every request and
-    each tail once for its continuations. A request whose tokens do not start with the prefix's
-    tokens goes through ``policy.logprobs`` instead."""
-    import torch
-
-    tok, model = policy.tokenizer, policy.model
-    device = next(model.parameters()).device
-    prefix_ids = tok(prefix, add_special_tokens=False)["input_ids"]
-    out: list[list[float]] = []
-    with torch.no_grad():
-        base = model(torch.tensor([prefix_ids], device=device), use_cache=True).cache
-        for tail, continuations in requests:
-            prompt = prefix + tail
-            prompt_ids = tok(prompt, add_special_tokens=False)["input_ids"]
-            if prompt_ids[: len(prefix_ids)] != prefix_ids or len(prompt_ids) == len(prefix_ids):
-                out.append(policy.logprobs([prompt] * len(continuations), list(continuations)))
-                continue
-            cache = copy.deepcopy(base)
-            positions = torch.arange(len(prefix_ids), len(prompt_ids), device=device)[None]
-            step = model(torch.tensor([prompt_ids[len(prefix_ids):]], device=device), cache=cache,
-                         position_ids=positions, use_cache=True)
-            values: list[float] = []
-            for start in range(0, len(continuations), batch_size):
-                values += policy.logprobs_after(prompt, prompt_ids, step.cache, step.logits[0, -1],
-                                                list(continuations[start:start + batch_size]))
-            out.append(values)
-    return out
-
 
 
 # ---- generation ----------------------------------------------------------------------------------

@@ -74,6 +74,8 @@ class _StopOnSequences:
 class Policy:
     """A causal LM with its tokenizer and chat format."""
 
+    shares_prefix = True  # capability: ``prefix_logprobs`` runs a prefix shared by many prompts once
+
     def __init__(self, model, tokenizer, name: str = ""):
         self.model, self.tokenizer, self.name = model, tokenizer, name
         if tokenizer.pad_token is None:
@@ -198,6 +200,34 @@ class Policy:
         # token t of a continuation is predicted by position t-1; token 0 by the prompt's last position
         later = gather_logprobs(logits[:, :-1], batch[:, 1:]) * mask[:, 1:]
         return [float(first[ids[0]] + later[row].sum()) for row, ids in enumerate(cont_ids)]
+
+    @torch.no_grad()
+    def prefix_logprobs(self, prefix: str, requests: Sequence[tuple[str, Sequence[str]]],
+                        batch_size: int = 32) -> list[list[float]]:
+        """``log p(continuation | prefix + tail)`` for each ``(tail, continuations)`` request: a two-level
+        ``logprobs`` (same tokenisation) that runs ``prefix`` once for every request and each tail once
+        for its continuations (TruthfulQA's few-shot primer is most of each prompt). A request whose
+        tokens do not start with the prefix's tokens goes through ``logprobs`` instead."""
+        tok, device = self.tokenizer, self.device
+        prefix_ids = tok(prefix, add_special_tokens=False)["input_ids"]
+        base = self.model(torch.tensor([prefix_ids], device=device), use_cache=True).cache
+        out: list[list[float]] = []
+        for tail, continuations in requests:
+            prompt = prefix + tail
+            prompt_ids = tok(prompt, add_special_tokens=False)["input_ids"]
+            if prompt_ids[: len(prefix_ids)] != prefix_ids or len(prompt_ids) == len(prefix_ids):
+                out.append(self.logprobs([prompt] * len(continuations), list(continuations)))
+                continue
+            positions = torch.arange(len(prefix_ids), len(prompt_ids), device=device)[None]
+            step = self.model(torch.tensor([prompt_ids[len(prefix_ids):]], device=device),
+                              cache=copy.deepcopy(base), position_ids=positions, use_cache=True)
+            values: list[float] = []
+            for start in range(0, len(continuations), batch_size):
+                values += self.logprobs_after(prompt, prompt_ids, step.cache, step.logits[0, -1],
+                                              list(continuations[start:start + batch_size]))
+            out.append(values)
+        return out
+
 
 def _raw(prompt: Prompt) -> str:
     if not isinstance(prompt, str):

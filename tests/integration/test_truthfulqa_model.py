@@ -98,3 +98,28 @@ def test_truth_judge_beats_plain_similarity_on_held_out_answers(truthfulqa_csv):
     assert report["n"] > 1500
     assert report["auc"] > report["baseline"]["auc"] + 0.05
     assert report["accuracy"] > report["baseline"]["accuracy"]
+
+
+def test_the_eval_suites_cached_model_takes_the_shared_prefix_path(tiny_policy, truthfulqa_csv, tmp_path,
+                                                                    monkeypatch):
+    """``instructrl eval`` scores MC through ``CachedModel(LocalModel)``: it must declare and use the same
+    shared-prefix path as a raw Policy (it once fell back to per-question scoring, 1.8x slower), give
+    the same scores, and answer a second run from its cache."""
+    from evals.cache import GenerationCache
+    from evals.models import CachedModel, LocalModel, PolicyPool, RemoteModel
+
+    pool = PolicyPool()
+    pool._loaded["tiny-random"] = tiny_policy
+    items = load_truthfulqa(truthfulqa_csv, limit=2)
+    with GenerationCache(tmp_path) as cache:
+        model = CachedModel(LocalModel("tiny-random", "base", "GPT", "raw", pool), cache, progress=False)
+        assert model.shares_prefix and not RemoteModel("m", "http://127.0.0.1:9/v1").shares_prefix
+        with monkeypatch.context() as patch:  # per-question scoring is the slow path: it must not run
+            patch.setattr(tiny_policy, "logprobs", lambda *a, **k: pytest.fail("took the per-question path"))
+            got = score_mc(model, items, "instruction")
+        computed = cache.stats.logprobs_computed
+        assert computed > 0 and cache.stats.logprob_hits == 0
+        assert score_mc(model, items, "instruction") == got  # the second run: all from the cache
+        assert cache.stats.logprobs_computed == computed and cache.stats.logprob_hits == computed
+    for want, have in zip(score_mc(tiny_policy, items, "instruction"), got):
+        assert have["mc1"] == want["mc1"] and have["mc2"] == pytest.approx(want["mc2"], abs=1e-6)
