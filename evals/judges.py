@@ -17,7 +17,6 @@ which answer goes first and counts the Nones; judges never drop them silently.
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections import defaultdict
 from collections.abc import Sequence
@@ -132,15 +131,15 @@ def parse_verdict(reply: str) -> Outcome:
 class LLMJudge(Judge):
     """A chat model behind an OpenAI-compatible API, asked to pick output (a) or (b)."""
 
-    def __init__(self, model: str, url: str, workers: int = 8, timeout: float = 120.0, max_tokens: int = 16):
+    def __init__(self, model: str, url: str, workers: int = 8, timeout: float = 120.0, max_tokens: int = 16,
+                 retries: int = 2):
         super().__init__()
-        from openai import OpenAI
+        from instructrl.remote import Endpoint, RemoteSpec
 
-        self.model, self.url = model, url.rstrip("/")
+        self.endpoint = Endpoint(RemoteSpec(model, url.rstrip("/")), timeout, retries, role="judge endpoint")
+        self.model, self.url = model, self.endpoint.spec.url
         self.name = f"llm:{model}@{self.url}"
         self.workers, self.max_tokens = workers, max_tokens
-        self.client = OpenAI(base_url=self.url, api_key=os.environ.get("OPENAI_API_KEY") or "none",
-                             timeout=timeout, max_retries=2)
         self.replies: list[str] = []
 
     def messages(self, item: EvalItem, first: str, second: str) -> list[dict[str, str]]:
@@ -150,15 +149,7 @@ class LLMJudge(Judge):
                 {"role": "user", "content": LLM_TEMPLATE.format(instruction=instruction, first=first, second=second)}]
 
     def _ask(self, messages: list[dict[str, str]]) -> str:
-        import openai
-
-        try:
-            reply = self.client.chat.completions.create(model=self.model, messages=messages, temperature=0.0,
-                                                        max_tokens=self.max_tokens)
-        except openai.OpenAIError as err:
-            raise InstructrlError(f"judge endpoint {self.url} failed ({type(err).__name__}: {err})",
-                                  "check that the server is running and serves that model name") from None
-        return reply.choices[0].message.content or ""
+        return self.endpoint.chat(messages, temperature=0.0, max_tokens=self.max_tokens).text
 
     def judge(self, items: Sequence[EvalItem], first: Sequence[str], second: Sequence[str]) -> list[Outcome]:
         requests = [self.messages(item, a, b) for item, a, b in zip(items, first, second)]
@@ -229,10 +220,10 @@ def get_judge(name: str, **options: Any) -> Judge:
     if kind == "rm" and arg:
         return RewardJudge(arg, **options)
     if kind == "llm" and arg:
-        model, at, url = arg.partition("@")
-        if not model or not at or not url.startswith(("http://", "https://")):
-            raise ConfigError(f"judge {name!r} is malformed", "write it as llm:MODEL@http://host:port/v1")
-        return LLMJudge(model, url, **options)
+        from instructrl.remote import parse_remote
+
+        remote = parse_remote(name, "llm")
+        return LLMJudge(remote.model, remote.url, **options)
     if kind == "votes" and arg:
         return VotesJudge(arg, **options)
     known = "; ".join(f"{k} ({v})" for k, v in JUDGES.items())

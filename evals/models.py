@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import struct
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -230,13 +229,12 @@ class RemoteModel(EvalModel):
     """A model behind an OpenAI-compatible API (chat completions; raw text uses completions)."""
 
     def __init__(self, model: str, url: str, name: str | None = None, workers: int = 8, timeout: float = 120.0):
-        from openai import OpenAI
+        from instructrl.remote import Endpoint, RemoteSpec
 
-        self.model, self.url, self.name, self.kind = model, url.rstrip("/"), name or model, "remote"
+        self.endpoint = Endpoint(RemoteSpec(model, url.rstrip("/")), timeout)
+        self.model, self.url, self.name, self.kind = model, self.endpoint.spec.url, name or model, "remote"
         self.identity = self.raw_identity = f"openai:{model}@{self.url}"
         self.workers = workers
-        self.client = OpenAI(base_url=self.url, api_key=os.environ.get("OPENAI_API_KEY") or "none",
-                             timeout=timeout, max_retries=2)
 
     def format(self, prompt: Prompt) -> str:
         return raw_prompt(prompt)
@@ -247,27 +245,15 @@ class RemoteModel(EvalModel):
             return list(pool.map(lambda p: self._one(p, params, chat), prompts))
 
     def _one(self, prompt: Prompt, params: SamplingParams, chat: bool) -> Generation:
-        import openai
-
-        common: dict[str, Any] = {"model": self.model, "max_tokens": params.max_new_tokens,
+        common: dict[str, Any] = {"max_tokens": params.max_new_tokens,
                                   "temperature": params.temperature, "top_p": params.top_p}
         if params.stop:
             common["stop"] = list(params.stop)[:4]  # the API takes at most four
         if params.seed is not None:
             common["seed"] = params.seed
-        try:
-            if chat:
-                reply = self.client.chat.completions.create(messages=as_messages(prompt), **common)
-                text, reason = reply.choices[0].message.content or "", reply.choices[0].finish_reason
-            else:
-                reply = self.client.completions.create(prompt=conversation_text(prompt), **common)
-                text, reason = reply.choices[0].text, reply.choices[0].finish_reason
-        except openai.OpenAIError as err:
-            raise ModelError(f"endpoint {self.url} failed for model {self.model} ({type(err).__name__}: {err})",
-                             "check that the server is running and serves that model name") from None
-        usage = getattr(reply, "usage", None)
-        return Generation(text, (), "length" if reason == "length" else "stop",
-                          int(getattr(usage, "prompt_tokens", 0) or 0))
+        reply = (self.endpoint.chat(as_messages(prompt), **common) if chat
+                 else self.endpoint.complete(conversation_text(prompt), **common))
+        return Generation(reply.text, (), reply.finish_reason, reply.prompt_tokens)
 
 
 def weights_identity(spec: str) -> str:
@@ -317,11 +303,10 @@ def parse_model(spec: str, base_model: str = DEFAULT_BASE_MODEL, pool: PolicyPoo
     if not spec:
         raise ModelError("an empty model spec was given", "list models as --models base,sft,...")
     if spec.startswith("openai:"):
-        name, at, url = spec[len("openai:"):].partition("@")
-        if not name or not at or not url.startswith(("http://", "https://")):
-            raise ModelError(f"remote model spec {spec!r} is malformed",
-                             "write it as openai:MODEL@http://host:port/v1")
-        return RemoteModel(name, url)
+        from instructrl.remote import parse_remote
+
+        remote = parse_remote(spec, "openai")
+        return RemoteModel(remote.model, remote.url)
     if spec in ("base", "base-prompted") or spec.startswith(("base:", "prompted:")):
         prompted = spec.startswith("prompted") or spec == "base-prompted"
         inner = spec.partition(":")[2] or base_model

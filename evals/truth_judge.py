@@ -367,14 +367,12 @@ class LLMTruthJudge:
 
     @classmethod
     def from_endpoint(cls, base_url: str, model: str, api_key: str | None = None) -> LLMTruthJudge:
-        from openai import OpenAI
+        from instructrl.remote import Endpoint, RemoteSpec
 
-        client = OpenAI(base_url=base_url, api_key=api_key or "unused")
+        endpoint = Endpoint(RemoteSpec(model, base_url.rstrip("/")), api_key=api_key, role="truth judge endpoint")
 
         def complete(prompt: str) -> str:
-            reply = client.chat.completions.create(model=model, temperature=0, max_tokens=20,
-                                                   messages=[{"role": "user", "content": prompt}])
-            return reply.choices[0].message.content or ""
+            return endpoint.chat([{"role": "user", "content": prompt}], temperature=0, max_tokens=20).text
 
         return cls(complete, f"llm:{model}")
 

@@ -35,13 +35,11 @@ def get_labeler(name: str, **opts: Any) -> Labeler:
         noise_opts = {k: opts.pop(k) for k in ("flip", "seed") if k in opts}
         return NoisyLabeler(get_labeler(inner, **opts), **noise_opts)
     if name.startswith("llm:"):
-        model, sep, url = name[len("llm:"):].partition("@")
-        if not (model and sep and url):
-            raise ConfigError(f"labeler {name!r} does not name a model and an endpoint",
-                              "write it as llm:MODEL@URL, e.g. llm:gpt-4o-mini@http://localhost:8000/v1")
         from instructrl.labelers.llm_judge import LLMJudge
+        from instructrl.remote import parse_remote
 
-        return LLMJudge(model, url, **opts)
+        remote = parse_remote(name, "llm")
+        return LLMJudge(remote.model, remote.url, **opts)
     raise ConfigError(f"unknown labeler {name!r}", "use one of: " + "; ".join(f"{k} ({v})" for k, v in KNOWN.items()))
 
 

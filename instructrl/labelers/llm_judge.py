@@ -12,13 +12,11 @@ callers see and count it instead of training on a guess.
 from __future__ import annotations
 
 import hashlib
-import os
 import random
 import re
 from collections.abc import Sequence
 
 from instructrl.data.schemas import EvalItem, prompt_text
-from instructrl.errors import InstructrlError
 from instructrl.labelers.base import Labeler
 
 SYSTEM = ("You are a careful evaluator of AI assistant answers. Rank the answers to the user's request from "
@@ -45,24 +43,16 @@ def parse_order(reply: str, k: int) -> list[int] | None:
 class LLMJudge(Labeler):
     def __init__(self, model: str, base_url: str, api_key: str | None = None, retries: int = 1,
                  timeout: float = 60.0, seed: int = 0):
+        from instructrl.remote import Endpoint, RemoteSpec
+
         self.model, self.base_url = model, base_url.rstrip("/")
-        self.api_key = api_key or os.environ.get("OPENAI_API_KEY", "")
+        self.endpoint = Endpoint(RemoteSpec(model, self.base_url), timeout, api_key=api_key, role="the judge endpoint")
         self.retries, self.timeout, self.seed = retries, timeout, seed
         self.name = f"llm:{model}"
         self.stats = {"calls": 0, "parse_failures": 0}
 
     def _ask(self, messages: list[dict[str, str]]) -> str:
-        import httpx
-
-        headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
-        try:
-            response = httpx.post(f"{self.base_url}/chat/completions", headers=headers, timeout=self.timeout,
-                                  json={"model": self.model, "messages": messages, "temperature": 0})
-            response.raise_for_status()
-            return str(response.json()["choices"][0]["message"]["content"] or "")
-        except (httpx.HTTPError, KeyError, IndexError, ValueError) as err:
-            raise InstructrlError(f"the judge endpoint {self.base_url} failed: {err}",
-                                  "check the URL (it should end in /v1), the model name and the API key") from None
+        return self.endpoint.chat(messages, temperature=0).text
 
     def rank(self, item: EvalItem, completions: Sequence[str]) -> list[int]:
         k = len(completions)

@@ -110,8 +110,7 @@ def test_llm_judge_counts_parse_failures_and_does_not_drop_them(judge_server):
 
 
 def test_llm_judge_reports_an_unreachable_endpoint():
-    judge = LLMJudge("m", "http://127.0.0.1:9/v1", timeout=2)
-    judge.client = judge.client.with_options(max_retries=0)
+    judge = LLMJudge("m", "http://127.0.0.1:9/v1", timeout=2, retries=0)
     with pytest.raises(InstructrlError, match="judge endpoint"):
         judge.judge(_items(1), ["a"], ["b"])
 

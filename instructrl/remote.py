@@ -1,0 +1,80 @@
+"""A model behind an OpenAI-compatible URL (vLLM, SGLang, another ``instructrl serve``, a hosted API):
+the one spec syntax and the one client that eval models, judges, the truth judge and the LLM labeler
+share.
+
+A spec is ``MODEL@URL`` after the prefix its caller uses: ``openai:MODEL@URL`` for an eval model or
+baseline, ``llm:MODEL@URL`` for a judge or labeler, e.g. ``llm:gpt-4o-mini@http://localhost:8000/v1``.
+The key comes from ``$OPENAI_API_KEY`` (any value for servers that need none)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from instructrl.errors import ConfigError, ModelError
+
+
+@dataclass(frozen=True)
+class RemoteSpec:
+    model: str
+    url: str  # the API root, ending in /v1
+
+    @property
+    def label(self) -> str:
+        return f"{self.model}@{self.url}"
+
+
+def parse_remote(spec: str, prefix: str) -> RemoteSpec:
+    """``PREFIX:MODEL@URL`` -> RemoteSpec; a malformed spec names the expected form."""
+    model, at, url = spec.strip().removeprefix(f"{prefix}:").partition("@")
+    if not spec.strip().startswith(f"{prefix}:") or not model or not at or not url.startswith(("http://", "https://")):
+        raise ConfigError(f"remote model spec {spec!r} is malformed",
+                          f"write it as {prefix}:MODEL@URL, URL the API root: {prefix}:MODEL@http://localhost:8000/v1")
+    return RemoteSpec(model, url.rstrip("/"))
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    finish_reason: str  # "stop" or "length"
+    prompt_tokens: int
+
+
+class Endpoint:
+    """One OpenAI client for one model at one URL; failures become a ModelError naming the URL and the fix."""
+
+    def __init__(self, spec: RemoteSpec, timeout: float = 120.0, retries: int = 2, api_key: str | None = None,
+                 role: str = "endpoint"):
+        from openai import OpenAI
+
+        self.spec, self.role = spec, role  # role names the endpoint in errors ("judge endpoint")
+        self.client = OpenAI(base_url=spec.url, api_key=api_key or os.environ.get("OPENAI_API_KEY") or "none",
+                             timeout=timeout, max_retries=retries)
+
+    def chat(self, messages: list[dict[str, str]], **params: Any) -> Reply:
+        """A chat completion (``params``: max_tokens, temperature, top_p, stop, seed)."""
+        reply = self._call(self.client.chat.completions.create, messages=messages, **params)
+        return self._reply(reply, reply.choices[0].message.content or "")
+
+    def complete(self, prompt: str, **params: Any) -> Reply:
+        """A raw-text completion, for base models and few-shot prompts."""
+        reply = self._call(self.client.completions.create, prompt=prompt, **params)
+        return self._reply(reply, reply.choices[0].text or "")
+
+    def _call(self, create, **body: Any):
+        import openai
+
+        try:
+            return create(model=self.spec.model, **body)
+        except openai.OpenAIError as err:
+            raise ModelError(f"{self.role} {self.spec.url} failed for model {self.spec.model} "
+                             f"({type(err).__name__}: {err})",
+                             "check that the server is running, serves that model name, and the URL ends in /v1; "
+                             "set $OPENAI_API_KEY if it needs a key") from None
+
+    @staticmethod
+    def _reply(reply, text: str) -> Reply:
+        usage = getattr(reply, "usage", None)  # some servers send no usage block
+        reason = "length" if reply.choices[0].finish_reason == "length" else "stop"
+        return Reply(text, reason, int(getattr(usage, "prompt_tokens", 0) or 0))
