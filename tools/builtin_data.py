@@ -1,6 +1,7 @@
-"""Deterministic generator of the embedded data sets (stdlib only).
+"""Deterministic generator of the embedded data sets (stdlib only). It is a build step, not part of
+the installed package: nothing imports it at run time.
 
-    python -m instructrl.data.builtin.generate      # rewrites instructions.jsonl and pretrain.jsonl
+    python -m tools.builtin_data      # rewrites instructrl/data/builtin/{instructions,pretrain}.jsonl
 
 Every prompt, answer and paragraph comes from the templates and word banks in this file, written for
 this project: nothing is copied from a public data set or fetched from the network. A seeded
@@ -30,7 +31,7 @@ from instructrl.data.schemas import CATEGORY_SHARES, Constraints, Demonstration,
 SEED = 20220304  # the InstructGPT paper's arXiv date, for want of a better number
 N_INSTRUCTIONS = 700
 N_PRETRAIN = 420
-OUT_DIR = Path(__file__).parent
+OUT_DIR = Path(__file__).resolve().parent.parent / "instructrl" / "data" / "builtin"
 INSTRUCTIONS_FILE = "instructions.jsonl"
 PRETRAIN_FILE = "pretrain.jsonl"
 ID_PREFIX = {
