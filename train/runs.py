@@ -50,20 +50,31 @@ def start_run(run) -> float:
     return time.perf_counter()
 
 
-def announce(stage: str, identity: RunIdentity, lines: list[str]) -> None:
+def process_state():
+    """accelerate's state of this process, created CPU-aware. The first call fixes it for the whole
+    process: a plain ``PartialState()`` on a machine without CUDA settles on one process even under
+    ``torchrun --nproc_per_node 2``, and every later ``Accelerator(cpu=True)`` then inherits that, so
+    each process trained alone on all the data and all but one failed to write the checkpoint."""
+    import torch
     from accelerate import PartialState
 
-    if PartialState().is_main_process:
+    return PartialState(cpu=not torch.cuda.is_available())
+
+
+def announce(stage: str, identity: RunIdentity, lines: list[str]) -> None:
+    state = process_state()
+    if state.is_main_process:
         print(f"[{stage}] run {identity.name} (logs and resumable state in {identity.run_dir})")
+        if state.num_processes > 1:
+            print(f"[{stage}] {state.num_processes} processes ({state.distributed_type.value}), "
+                  "the loss normalised over the global batch")
         for line in lines:
             print(f"[{stage}] {line}")
 
 
 def write_checkpoint(registry: Registry, card: Card, save: Callable[[Path], None]) -> Checkpoint:
     """Write from the main process; the others wait and then read the same checkpoint."""
-    from accelerate import PartialState
-
-    state = PartialState()
+    state = process_state()
     checkpoint = registry.write(card, save) if state.is_main_process else None
     state.wait_for_everyone()
     return checkpoint or registry.get(card.name)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 
 import pytest
 import torch
@@ -15,6 +14,7 @@ from instructrl.config import preset_names, resolve
 from instructrl.errors import ConfigError
 from instructrl.models.loading import load_causal_lm
 from instructrl.models.reward import RewardModel
+from tests.launch import cpu_processes
 from train import ppo
 from train.loop import read_metrics
 
@@ -268,10 +268,10 @@ def test_two_cpu_processes_under_accelerate(data, tmp_path, reward_model):
     args = ["train", "ppo", "--preset", "tiny", "--data", str(demos), "--reward-model", reward_model,
             "--ptx-coef", "27.8", "--set", f"ppo.ptx_data={pretrain}", "--set", f"run.run_dir={tmp_path / 'two'}",
             "--set", "run.max_steps=2", "--set", "ppo.gold_labeler=null"]
-    command = [sys.executable, "-m", "accelerate.commands.launch", "--cpu", "--num_processes", "2", "--num_machines",
-               "1", "--mixed_precision", "no", "--dynamo_backend", "no", "-m", "instructrl.cli", *args]
-    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    done = subprocess.run([*cpu_processes(2), "-m", "instructrl.cli", *args], env=env, capture_output=True,
+                          text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
+    assert "2 processes" in done.stdout
     logged = [m for m in read_metrics(tmp_path / "two") if "reward/rm" in m]
     assert [m["step"] for m in logged] == [1, 2] and all("ppo/ptx_loss" in m for m in logged)
     assert [c.card.stage for c in Registry().list()] == ["rm", "ppo-ptx"]

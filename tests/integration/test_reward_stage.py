@@ -4,8 +4,10 @@ change, held-out accuracy logged, demonstrations' mean reward ≈ 0 after the bi
 from __future__ import annotations
 
 import json
+import os
 import random
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -17,6 +19,7 @@ from instructrl.data.loaders import load_records
 from instructrl.data.schemas import Demonstration
 from instructrl.errors import ConfigError, DataError, ModelError
 from instructrl.models.reward import RewardModel
+from tests.launch import cpu_processes
 from train import reward as rm_stage
 from train.loop import read_metrics
 
@@ -300,3 +303,25 @@ def test_votes_export_trains_through_the_cli(tmp_path, capsys):
     checkpoint = Registry().get("rm-votes")
     assert checkpoint.card.kind == "reward" and checkpoint.card.metrics["steps"] == 2
     assert "wrote" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_two_cpu_processes_match_one_process(tmp_path):
+    """DDP over two real processes: the K-wise loss is normalised over the global batch, so the losses
+    equal one process's, and one process logs and writes the checkpoint."""
+    config_for(tmp_path)  # writes the comparison and demonstration files
+
+    def launch(processes: int, out: str) -> list[dict]:
+        env = {**os.environ, "INSTRUCTRL_CHECKPOINTS": str(tmp_path / out / "ckpt"), "OMP_NUM_THREADS": "1"}
+        args = ["train", "rm", "--preset", "tiny", "--data", str(tmp_path / "comparisons.jsonl"),
+                "--set", f"rm.demonstrations={tmp_path / 'demos.jsonl'}", "--set", f"run.run_dir={tmp_path / out}",
+                "--set", "run.max_steps=3", "--set", "run.eval_every=100"]
+        done = subprocess.run([*cpu_processes(processes), "-m", "instructrl.cli", *args], env=env,
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-3000:]
+        assert (f"{processes} processes" in done.stdout) == (processes > 1)
+        return [m for m in read_metrics(tmp_path / out) if "train/loss" in m]
+
+    two, one = launch(2, "two"), launch(1, "one")
+    assert [m["step"] for m in two] == [1, 2, 3]
+    assert [m["train/loss"] for m in two] == pytest.approx([m["train/loss"] for m in one], abs=1e-4)

@@ -13,6 +13,7 @@ import torch
 from instructrl.checkpoints import Registry
 from instructrl.config import resolve
 from instructrl.models.loading import load_causal_lm, load_tokenizer
+from tests.launch import cpu_processes
 from train import sft
 from train.loop import fit, read_metrics
 
@@ -112,14 +113,15 @@ def test_two_cpu_processes_under_accelerate_match_one_process(demos, tmp_path):
         env = {**os.environ, "INSTRUCTRL_CHECKPOINTS": str(tmp_path / out / "ckpt"), "OMP_NUM_THREADS": "1"}
         args = ["train", "sft", "--preset", "tiny", "--data", str(demos), "--set", f"run.run_dir={tmp_path / out}",
                 "--set", "run.max_steps=3", "--set", "run.eval_every=100"]
-        command = [sys.executable, "-m", "accelerate.commands.launch", "--cpu", "--num_processes", str(processes),
-                   "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no", "-m", "instructrl.cli", *args]
-        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+        done = subprocess.run([*cpu_processes(processes), "-m", "instructrl.cli", *args], env=env,
+                              capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, done.stderr[-3000:]
+        assert (f"{processes} processes" in done.stdout) == (processes > 1)  # really distributed
         return [m for m in read_metrics(tmp_path / out) if "train/loss" in m]
 
     two = launch(2, "two")
     one = launch(1, "one")
+    assert [m["step"] for m in two] == [1, 2, 3]  # one logger: each step once, not once per process
     assert [m["train/loss"] for m in two] == pytest.approx([m["train/loss"] for m in one], abs=1e-4)
 
 

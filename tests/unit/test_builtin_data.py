@@ -7,10 +7,10 @@ from collections import Counter
 
 import pytest
 
-from tools.builtin_data import INSTRUCTIONS_FILE, PRETRAIN_FILE, write_all
 from instructrl.data.constraints import constraint_score, contains_answer, count_words
 from instructrl.data.loaders import BUILTIN_SOURCES, SPLITS, load_records
 from instructrl.data.schemas import CATEGORY_SHARES, FORMATS, Demonstration, PretrainText, prompt_text
+from tools.builtin_data import INSTRUCTIONS_FILE, PRETRAIN_FILE, write_all
 
 
 @pytest.fixture(scope="module")
