@@ -111,3 +111,17 @@ def test_an_isa_cap_below_bf16_means_float32(monkeypatch):
 
     monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "avx2")
     assert not loading.fast_bf16() and str(loading.torch_dtype("auto")) == "torch.float32"
+
+
+def test_accelerate_configs_load_with_accelerates_own_reader():
+    from accelerate.commands.config.config_args import load_config_from_file
+
+    expected = {"ddp": ("MULTI_GPU", None), "fsdp": ("FSDP", None), "zero2": ("DEEPSPEED", 2),
+                "zero3": ("DEEPSPEED", 3), "zero3-offload": ("DEEPSPEED", 3)}
+    found = sorted(p.stem for p in (PRESET_DIR / "accelerate").glob("*.yaml"))
+    assert found == sorted(expected)
+    for name, (kind, stage) in expected.items():
+        config = load_config_from_file(str(PRESET_DIR / "accelerate" / f"{name}.yaml"))
+        assert config.distributed_type.value == kind and config.mixed_precision == "no"
+        if stage is not None:
+            assert config.deepspeed_config["zero_stage"] == stage
