@@ -5,12 +5,20 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import re
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from instructrl.checkpoints import Registry
 from instructrl.cli import main
+from instructrl.models.loading import load_causal_lm
+from tests.conftest import REPO
 
 # a few questions in TruthfulQA's CSV format, so the test needs no data from outside the repo
 QUESTIONS = [
@@ -81,3 +89,52 @@ def test_tiny_pipeline_runs_every_stage_then_skips_them_all(tmp_path, monkeypatc
     assert status == {**{s: "done (cached)" for s in ("sft", "compare", "compare-validation", "rm", "ppo")},
                       "ppo-ptx": "ran (changed)", "eval": "ran (changed)"}
     assert any("ppo-ptx: ran again because" in line for line in lines)
+
+
+def start_pipeline(folder: Path, tqa: str) -> subprocess.Popen:
+    """The tiny pipeline as a user runs it, in its own process, registry and folder."""
+    folder.mkdir(exist_ok=True)
+    env = {**os.environ, "INSTRUCTRL_CHECKPOINTS": str(folder / "checkpoints"), "PYTHONPATH": str(REPO),
+           "PYTHONUNBUFFERED": "1"}
+    return subprocess.Popen([sys.executable, "-m", "instructrl.cli", "pipeline", "--preset", "tiny", "--out", "out",
+                             "--truthfulqa", tqa, "--set", f"ppo.overrides.run.max_steps={PPO_STEPS}"],
+                            cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+PPO_STEPS = 8  # the tiny PPO preset saves its state every 2 steps
+
+
+@pytest.mark.slow  # three pipeline processes: about two and a half minutes on 2 cores
+def test_a_pipeline_killed_in_the_middle_of_ppo_resumes_and_ends_as_an_uninterrupted_one(tmp_path):
+    tqa = str(write_truthfulqa(tmp_path / "tqa.csv"))
+    whole = start_pipeline(tmp_path / "whole", tqa)
+    assert whole.wait(timeout=300) == 0, whole.stdout.read()
+
+    killed = start_pipeline(tmp_path / "killed", tqa)
+    seen = []
+    for line in killed.stdout:
+        seen.append(line)
+        if line.startswith("[ppo] step 3/"):  # step 2's state is saved, step 3's is not
+            killed.send_signal(signal.SIGKILL)
+            break
+    killed.wait(timeout=60)
+    assert killed.returncode == -signal.SIGKILL, "".join(seen)
+    registry = Registry(tmp_path / "killed" / "checkpoints")
+    assert registry.find("ppo") is None and registry.find("sft") is not None  # killed inside the PPO stage
+
+    again = start_pipeline(tmp_path / "killed", tqa)
+    output, _ = again.communicate(timeout=300)
+    assert again.returncode == 0, output
+    resumed = re.search(r"\[ppo\] resumed at step (\d+)", output)
+    assert resumed and 3 - int(resumed.group(1)) <= 2, output  # loses at most one save interval
+    assert "[pipeline] 4/7 rm: done (cached)" in output and "[pipeline] 5/7 ppo: ran" in output
+    assert Path(output.strip().splitlines()[-1]).is_file()
+
+    results = [json.loads((tmp_path / run / "out" / "results.json").read_text()) for run in ("whole", "killed")]
+    assert [s["output"].split("/")[-1] for s in results[0]["stages"]] == \
+        [s["output"].split("/")[-1] for s in results[1]["stages"]]
+    reference = Registry(tmp_path / "whole" / "checkpoints")
+    for stage in ("ppo", "ppo-ptx"):
+        a, b = (load_causal_lm(str(r.get(stage).path)).state_dict() for r in (reference, registry))
+        assert all(torch.allclose(a[k], b[k], atol=1e-6) for k in a), stage
+    assert results[0]["stages"][-1]["win_rates"] == results[1]["stages"][-1]["win_rates"]
