@@ -395,7 +395,7 @@ def dry_run(config: PipelineConfig, out: Path) -> None:
 
 def add_verb(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    parser.epilog = __doc__.split("\n\n", 1)[1]
+    parser.epilog = __doc__.split("\n\n", 1)[1].replace("``", "")
     parser.add_argument("--preset", default="cpu", help=f"pipeline preset: {', '.join(preset_names(STAGE))} "
                         "(default cpu), or a YAML path")
     parser.add_argument("--labeler", default=None, help="who ranks the sampled answers: gold (default), llm:MODEL@URL")
