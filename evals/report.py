@@ -122,11 +122,14 @@ PLOT_CAPTIONS = {
 }
 
 
-def write_html(out: Path, results: dict[str, Any], images: dict[str, Path]) -> Path:
-    """The self-contained report page."""
-    parts = [f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>instructrl eval: "
-             f"{html.escape(results['suite'])}</title><style>{_STYLE}</style></head><body>",
-             f"<h1>instructrl eval — suite <code>{html.escape(results['suite'])}</code></h1>",
+def write_html(out: Path, results: dict[str, Any], images: dict[str, Path], title: str | None = None,
+               preface: str = "") -> Path:
+    """The self-contained report page; ``title`` and ``preface`` (HTML put before the sections) let a
+    caller such as the pipeline frame it."""
+    title = title or f"instructrl eval — suite {results['suite']}"
+    parts = [f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>"
+             f"{html.escape(title)}</title><style>{_STYLE}</style></head><body>",
+             f"<h1>{html.escape(title)}</h1>", preface,
              f"<p>Run finished {html.escape(results.get('finished', ''))} in {results.get('wall_time_s', 0):.0f} s. "
              f"Judge: <b>{html.escape(str(results.get('judge')))}</b>; toxicity scorer: "
              f"<b>{html.escape(str(results.get('scorer') or '–'))}</b>; TruthfulQA judge: "

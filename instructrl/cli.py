@@ -19,6 +19,8 @@ VERBS: dict[str, tuple[str, list[str]]] = {
     "votes": ("export the serving database's votes as reward-model comparisons", ["serve.votes"]),
     "data": ("inspect and validate datasets; sample and label comparisons", ["instructrl.data.cli", "train.compare"]),
     "checkpoints": ("list, show and verify checkpoints in the registry", ["instructrl.registry_cli"]),
+    "pipeline": ("the whole recipe in one command: SFT -> comparisons -> RM -> PPO -> PPO-ptx -> evals -> report",
+                 ["instructrl.pipeline"]),
 }
 
 

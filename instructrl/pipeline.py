@@ -1,0 +1,442 @@
+"""``instructrl pipeline``: the whole recipe in one command (Ouyang et al. 2022, Fig. 2, steps 1-3, then sec. 4).
+
+A thin driver over the stages' own run functions, in order:
+
+  sft                 supervised fine-tuning (``train.sft.run``)
+  compare             K answers per training prompt from the SFT policy, ranked by the labeler with noise
+  compare-validation  clean-labelled comparisons on the validation prompts: the RM's held-out accuracy
+  rm                  the reward model, K-wise loss (eq. 1) (``train.reward.run``)
+  ppo, ppo-ptx        PPO and PPO-ptx against that reward model (``train.ppo.run``)
+  eval                the paper suite over base, base-prompted, SFT, PPO and PPO-ptx against SFT
+
+then ``report.html`` and ``results.json`` in the output folder. Presets live in ``configs/pipeline/``
+and name each stage's own preset plus overrides. Nothing here re-implements a stage: a stage whose run
+identity matches a finished checkpoint returns it (``done (cached)``), an interrupted one resumes from
+its state in ``runs/``, and a changed setting changes the identities of that stage and the ones after it
+only, so only those run again.
+
+    instructrl pipeline --preset tiny
+    instructrl pipeline --preset cpu --dry-run
+    instructrl pipeline --preset cpu --set compare.k=6 --set ppo.overrides.run.max_steps=60
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import importlib
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from instructrl.config import check, from_dict, merge, parse_overrides, preset_names, read_preset, to_dict
+from instructrl.errors import ConfigError
+
+STAGE = "pipeline"
+REPO = Path(__file__).resolve().parent.parent
+SHARED_TRUTHFULQA = REPO.parent / "shared" / "data" / "truthfulqa" / "TruthfulQA.csv"
+RESULTS, REPORT, EVAL_STAMP = "results.json", "report.html", "pipeline-stage.json"
+
+
+# ---- settings -------------------------------------------------------------------------------------
+
+
+@dataclass
+class StageSettings:
+    """One training stage: its own preset (``configs/<stage>/``) and overrides on top, as nested keys."""
+
+    preset: str = "cpu"
+    overrides: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class PPOStageSettings(StageSettings):
+    ptx_coef: float = 1.0  # γ of the PPO-ptx run (paper: 27.8); the PPO run always uses 0
+
+    def __post_init__(self) -> None:
+        check(self.ptx_coef > 0, "ppo.ptx_coef", self.ptx_coef, "more than 0 (0 would make PPO-ptx plain PPO)")
+
+
+@dataclass
+class CompareSettings:
+    """``instructrl data compare`` for the RM's training data (noisy) and held-out data (clean)."""
+
+    k: int = 4  # answers per training prompt (paper: 4-9)
+    limit: int | None = None  # training prompts (None: all)
+    validation_k: int = 4
+    validation_limit: int | None = None  # validation prompts (None: all)
+    max_new_tokens: int = 64
+    batch_size: int = 16
+    labeler: str = "gold"
+    noise: float = 0.25  # AlpacaFarm-style label flips for the training comparisons
+    seed: int = 0
+    dtype: str = "auto"
+
+    def __post_init__(self) -> None:
+        check(2 <= self.k <= 16 and 2 <= self.validation_k <= 16, "compare.k", self.k, "2 to 16 answers per prompt")
+        for key in ("limit", "validation_limit"):
+            value = getattr(self, key)
+            check(value is None or value > 0, f"compare.{key}", value, "a positive number of prompts or null")
+        check(0 <= self.noise < 1, "compare.noise", self.noise, "a flip probability in [0, 1)")
+        check(self.max_new_tokens >= 1 and self.batch_size >= 1, "compare.max_new_tokens", self.max_new_tokens,
+              "1 or more (and compare.batch_size too)")
+
+
+@dataclass
+class EvalSettings:
+    """``instructrl eval`` flags; None leaves the suite's own default."""
+
+    suite: str = "paper"
+    judge: str = "gold"
+    limit: int | None = None
+    max_new_tokens: int | None = None
+    truthfulqa: str | None = None  # None: $INSTRUCTRL_TRUTHFULQA, the shared data beside the repo, or the hub
+    truthfulqa_generation_limit: int | None = None
+    n_boot: int | None = None
+    batch_size: int | None = None
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for key in ("limit", "max_new_tokens", "n_boot", "batch_size"):
+            value = getattr(self, key)
+            check(value is None or value > 0, f"eval.{key}", value, "a positive number or null")
+
+
+@dataclass
+class PipelineConfig:
+    sft: StageSettings = field(default_factory=StageSettings)
+    compare: CompareSettings = field(default_factory=CompareSettings)
+    rm: StageSettings = field(default_factory=StageSettings)
+    ppo: PPOStageSettings = field(default_factory=PPOStageSettings)
+    eval: EvalSettings = field(default_factory=EvalSettings)
+
+    def __post_init__(self) -> None:
+        for stage in ("sft", "rm", "ppo"):
+            preset = getattr(self, stage).preset
+            if not (preset in preset_names(stage) or Path(preset).is_file()):
+                raise ConfigError(f"{stage}.preset {preset!r} is not a {stage} preset",
+                                  f"use one of {', '.join(preset_names(stage))} or a YAML path")
+
+
+def load_config(preset: str, overrides: list[str]) -> PipelineConfig:
+    """Defaults < ``configs/pipeline/<preset>.yaml`` < ``--set`` overrides."""
+    return from_dict(PipelineConfig, merge(read_preset(STAGE, preset), parse_overrides(overrides)))
+
+
+# ---- the stages ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    """What one stage left behind: its output (checkpoint name or file), whether it was already done,
+    and its key metric for the table."""
+
+    output: str
+    cached: bool
+    metric: str = ""
+    numbers: dict[str, Any] = field(default_factory=dict)
+    note: str = ""  # why it ran again, when the stage can tell
+
+
+@dataclass
+class Context:
+    config: PipelineConfig
+    out: Path
+    outputs: dict[str, str] = field(default_factory=dict)  # stage -> checkpoint name or file
+
+
+TRAINED = {"sft": "train.sft", "rm": "train.reward", "ppo": "train.ppo"}
+
+
+def stage_config(stage: str, settings: StageSettings, wiring: dict[str, Any]):
+    """A training stage's own config: its preset < the pipeline preset's overrides < the pipeline's wiring
+    (which checkpoint and data each stage reads), built and validated by the stage's config dataclass."""
+    module = importlib.import_module(TRAINED[stage])
+    data = merge(merge(read_preset(stage, settings.preset), settings.overrides), wiring)
+    return from_dict(module.CONFIG, data, f"{stage}.")
+
+
+def wiring(stage: str, ctx: Context) -> dict[str, Any]:
+    """The keys the pipeline sets so each stage reads what the previous ones made, by exact name
+    (never "the newest sft", which another run could have replaced)."""
+    o = ctx.outputs.get
+    if stage == "rm":
+        return {"model": {"name": o("sft", "<sft>")},
+                "data": {"train": o("compare", "<compare>"), "validation": o("compare-validation", "<compare-validation>")}}
+    if stage in ("ppo", "ppo-ptx"):
+        coef = ctx.config.ppo.ptx_coef if stage == "ppo-ptx" else 0.0
+        return {"model": {"name": o("sft", "<sft>")}, "ppo": {"reward_model": o("rm", "<rm>"), "ptx_coef": coef}}
+    return {}
+
+
+def train_stage(stage: str, ctx: Context) -> Outcome:
+    """Run a training stage through its own ``run``; it returns the finished checkpoint when one with the
+    same run identity exists, which is how a rerun skips it."""
+    from instructrl.checkpoints import Registry
+
+    settings = getattr(ctx.config, "ppo" if stage.startswith("ppo") else stage)
+    config = stage_config("ppo" if stage.startswith("ppo") else stage, settings, wiring(stage, ctx))
+    registry = Registry()
+    before = {c.name for c in registry.list()}
+    checkpoint = importlib.import_module(TRAINED["ppo" if stage.startswith("ppo") else stage]).run(config, registry)
+    metric, numbers = key_metric(stage, checkpoint.card.metrics)
+    numbers["trained_in_s"] = checkpoint.card.wall_time_s
+    return Outcome(checkpoint.name, checkpoint.name in before, metric, numbers)
+
+
+def key_metric(stage: str, m: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The number each stage is judged by (the table's last column) and the values behind it."""
+    if stage == "sft":
+        return f"validation loss {_num(m.get('loss'))}", {"validation_loss": m.get("loss")}
+    if stage == "rm":
+        ci = f" [{_num(m.get('accuracy_ci_low'))}, {_num(m.get('accuracy_ci_high'))}]"
+        return (f"held-out accuracy {_num(m.get('accuracy'))}{ci} n={int(m.get('pairs') or 0)} pairs",
+                {k: m.get(k) for k in ("accuracy", "accuracy_ci_low", "accuracy_ci_high", "pairs")})
+    numbers = {k: m.get(k) for k in ("kl", "reward_rm", "gold_start", "gold_end", "pretrain_loss_sft", "pretrain_loss")}
+    return (f"final KL {_num(m.get('kl'))}, RM reward {_num(m.get('reward_rm'))}, "
+            f"pretrain loss {_num(m.get('pretrain_loss'))}", numbers)
+
+
+def comparisons_stage(split: str, ctx: Context) -> Outcome:
+    """``data compare`` from the SFT checkpoint into a file named by a hash of its settings: an existing
+    file is finished work (compare writes it only at the end); a half-written one resumes."""
+    c = ctx.config.compare
+    train = split == "train"
+    flags = {"model": ctx.outputs["sft"], "split": split, "k": c.k if train else c.validation_k,
+             "labeler": c.labeler, "noise": c.noise if train else 0.0, "max-new-tokens": c.max_new_tokens,
+             "batch-size": c.batch_size, "seed": c.seed, "dtype": c.dtype,
+             "limit": c.limit if train else c.validation_limit}
+    flags = {k: v for k, v in flags.items() if v is not None}
+    digest = hashlib.sha256(json.dumps({k: v for k, v in flags.items() if k != "batch-size"},
+                                       sort_keys=True).encode()).hexdigest()[:8]
+    path = ctx.out / "data" / f"comparisons-{split}-{digest}.jsonl"
+    cached = path.exists()
+    if not cached:
+        _call_verb("train.compare", ["compare", *_argv(flags), "--out", str(path)], subcommands=True)
+    rows = sum(1 for line in path.open(encoding="utf-8") if line.strip())
+    labels = "clean labels" if not train or c.noise == 0 else f"{c.noise:.0%} of pairs flipped"
+    return Outcome(str(path), cached, f"{rows} prompts ranked, K={flags['k']}, {labels}", {"comparisons": rows})
+
+
+def eval_stage(ctx: Context) -> Outcome:
+    """The eval suite over the five models of the paper's Fig. 1 against SFT. Its answers are cached in
+    its folder, and a stamp of its flags marks a finished run: a rerun with the same models skips it."""
+    e, o = ctx.config.eval, ctx.outputs
+    folder = ctx.out / "eval"
+    sft_config = stage_config("sft", ctx.config.sft, {})
+    models = ["base", "base-prompted", o["sft"], o["ppo"], o["ppo-ptx"]]
+    flags = {"suite": e.suite, "models": ",".join(models), "baseline": o["sft"], "base-model": sft_config.model.name,
+             "judge": e.judge, "limit": e.limit, "max-new-tokens": e.max_new_tokens, "truthfulqa": truthfulqa_source(e),
+             "truthfulqa-generation-limit": e.truthfulqa_generation_limit, "n-boot": e.n_boot,
+             "batch-size": e.batch_size, "seed": e.seed}
+    argv = [*_argv({k: v for k, v in flags.items() if v is not None}), "--out", str(folder), "--no-progress"]
+    stamp = folder / EVAL_STAMP
+    before = json.loads(stamp.read_text()) if stamp.exists() else None
+    cached = before == argv and (folder / RESULTS).exists()
+    note = "its models or settings changed since the last run" if before is not None and not cached else ""
+    if not cached:
+        stamp.unlink(missing_ok=True)
+        code = _call_verb("evals.cli", argv)
+        if code == 0:  # a part that failed (e.g. no TruthfulQA data) leaves no stamp: the next run retries it
+            stamp.write_text(json.dumps(argv))
+    results = json.loads((folder / RESULTS).read_text())
+    labels = dict(zip(models, ["base", "base-prompted", "sft", "ppo", "ppo-ptx"]))
+    rows = results["sections"].get("winrate", {}).get("models", [])
+    wins = {labels.get(r["name"], r["name"]): {"win_rate": r["win_rate"], "ci": r["ci"], "n": r["n"]} for r in rows}
+    failed = [name for name, section in results["sections"].items() if "error" in section]
+    metric = "win rate vs sft: " + ", ".join(f"{k} {_num(v['win_rate'])}" for k, v in wins.items() if k != "sft")
+    if failed:
+        metric += f" (not run: {', '.join(failed)})"
+    return Outcome(str(folder / RESULTS), cached, metric, {"win_rates": wins, "failed_parts": failed}, note)
+
+
+def truthfulqa_source(e: EvalSettings) -> str | None:
+    """The TruthfulQA data: the setting, $INSTRUCTRL_TRUTHFULQA, the shared data folder beside the repo,
+    or None (the eval's default, the hub dataset)."""
+    if e.truthfulqa:
+        return e.truthfulqa
+    if os.environ.get("INSTRUCTRL_TRUTHFULQA"):
+        return os.environ["INSTRUCTRL_TRUTHFULQA"]
+    return str(SHARED_TRUTHFULQA) if SHARED_TRUTHFULQA.exists() else None
+
+
+STAGES: list[tuple[str, Callable[[Context], Outcome]]] = [
+    ("sft", lambda ctx: train_stage("sft", ctx)),
+    ("compare", lambda ctx: comparisons_stage("train", ctx)),
+    ("compare-validation", lambda ctx: comparisons_stage("validation", ctx)),
+    ("rm", lambda ctx: train_stage("rm", ctx)),
+    ("ppo", lambda ctx: train_stage("ppo", ctx)),
+    ("ppo-ptx", lambda ctx: train_stage("ppo-ptx", ctx)),
+    ("eval", eval_stage),
+]
+
+
+def _argv(flags: dict[str, Any]) -> list[str]:
+    return [part for key, value in flags.items() for part in (f"--{key}", str(value))]
+
+
+def _call_verb(module_name: str, argv: list[str], subcommands: bool = False) -> int:
+    """Parse ``argv`` with a verb's own parser and call its own function, as the command line would."""
+    module = importlib.import_module(module_name)
+    parser = argparse.ArgumentParser(prog=f"instructrl ({module_name})")
+    if subcommands:
+        module.add_commands(parser.add_subparsers(dest="command"))
+    else:
+        module.add_verb(parser)
+    args = parser.parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+def _num(value: Any) -> str:
+    return "n/a" if not isinstance(value, (int, float)) else f"{value:.3f}"
+
+
+# ---- the driver ---------------------------------------------------------------------------------
+
+
+@dataclass
+class StageRow:
+    stage: str
+    status: str  # "ran" or "done (cached)"
+    wall_s: float
+    output: str
+    metric: str
+    note: str = ""
+    numbers: dict[str, Any] = field(default_factory=dict)
+
+
+def run_pipeline(config: PipelineConfig, out: Path) -> list[StageRow]:
+    """Every stage in order; each prints one progress line before and after (the stages' own bars in
+    between). A stage whose output differs from the last run's in this folder says what changed."""
+    out.mkdir(parents=True, exist_ok=True)
+    previous = previous_outputs(out)
+    ctx, rows = Context(config, out), []
+    for number, (stage, step) in enumerate(STAGES, 1):
+        print(f"[{STAGE}] {number}/{len(STAGES)} {stage} ...", flush=True)
+        started = time.perf_counter()
+        outcome = step(ctx)
+        ctx.outputs[stage] = outcome.output
+        note = outcome.note
+        if not outcome.cached and previous.get(stage) not in (None, outcome.output):
+            note = f"settings or inputs changed since the last run (was {Path(previous[stage]).name})"
+        status = "done (cached)" if outcome.cached else "ran (changed)" if note else "ran"
+        rows.append(StageRow(stage, status, time.perf_counter() - started,
+                             outcome.output, outcome.metric, note, outcome.numbers))
+        print(f"[{STAGE}] {number}/{len(STAGES)} {stage}: {rows[-1].status} in {rows[-1].wall_s:.1f} s"
+              f"{f' ({note})' if note else ''}: {outcome.metric}", flush=True)
+    return rows
+
+
+def previous_outputs(out: Path) -> dict[str, str]:
+    """Each stage's output in this folder's last pipeline run (empty for a new folder)."""
+    try:
+        return {r["stage"]: r["output"] for r in json.loads((out / RESULTS).read_text())["stages"]}
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+
+
+def table(rows: list[StageRow]) -> list[str]:
+    """The closing table: stage, status, this run's wall time, key metric."""
+    width = max(len(r.stage) for r in rows)
+    lines = [f"{'stage':<{width}}  {'status':<13}  {'wall':>8}  key metric"]
+    lines += [f"{r.stage:<{width}}  {r.status:<13}  {r.wall_s:>7.1f}s  {r.metric}" for r in rows]
+    lines += [f"{'total':<{width}}  {'':<13}  {sum(r.wall_s for r in rows):>7.1f}s"]
+    return lines + [f"  {r.stage}: ran again because {r.note}" for r in rows if r.note]
+
+
+def write_outputs(config: PipelineConfig, preset: str, out: Path, rows: list[StageRow]) -> Path:
+    """``results.json`` (the stage table and key metrics) and ``report.html`` (the table, then the eval
+    suite's sections and plots) side by side in the output folder; returns the report's path."""
+    from evals.report import _table, write_html
+
+    eval_dir = out / "eval"
+    results = json.loads((eval_dir / RESULTS).read_text())
+    plots = {name: eval_dir / file for name, file in results.get("plots", {}).items()}
+    preface = ("<h2>Pipeline stages</h2>" + _table(
+        ["stage", "status", "wall time (s)", "key metric", "output"],
+        [[r.stage, r.status + (f" — {r.note}" if r.note else ""), f"{r.wall_s:.1f}", r.metric, Path(r.output).name]
+         for r in rows]))
+    report = write_html(out, results, plots, title=f"instructrl pipeline — preset {preset}", preface=preface)
+    summary = {"preset": preset, "config": to_dict(config), "finished": time.strftime("%Y-%m-%d %H:%M:%S"),
+               "wall_time_s": round(sum(r.wall_s for r in rows), 1),
+               "stages": [{"stage": r.stage, "status": r.status, "wall_time_s": round(r.wall_s, 1), "output": r.output,
+                           "metric": r.metric, "note": r.note, **r.numbers} for r in rows],
+               "eval_results": str(eval_dir / RESULTS), "report": str(report)}
+    (out / RESULTS).write_text(json.dumps(summary, indent=2, default=str))
+    return report
+
+
+def dry_run(config: PipelineConfig, out: Path) -> None:
+    """The stages in order with their resolved settings; names a stage will read from an earlier one
+    appear as <stage>. Nothing is loaded or trained."""
+    ctx = Context(config, out)
+    print(f"pipeline plan (output {out}):")
+    for number, (stage, _) in enumerate(STAGES, 1):
+        print(f"\n{number}. {stage}")
+        if stage in ("sft", "rm", "ppo", "ppo-ptx"):
+            settings = config.ppo if stage.startswith("ppo") else getattr(config, stage)
+            resolved = stage_config("ppo" if stage.startswith("ppo") else stage, settings, wiring(stage, ctx))
+            print(f"   preset {settings.preset}; resolved config:")
+            print("   " + json.dumps(to_dict(resolved), sort_keys=True))
+        elif stage.startswith("compare"):
+            print("   " + json.dumps(to_dict(config.compare), sort_keys=True) + f" split "
+                  f"{'train' if stage == 'compare' else 'validation (k = validation_k, limit = validation_limit, noise 0)'}")
+        else:
+            print("   " + json.dumps({**to_dict(config.eval), "truthfulqa": truthfulqa_source(config.eval)}, sort_keys=True)
+                  + "; models base, base-prompted, <sft>, <ppo>, <ppo-ptx> against <sft>")
+
+
+# ---- the command --------------------------------------------------------------------------------
+
+
+def add_verb(parser: argparse.ArgumentParser) -> None:
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = __doc__.split("\n\n", 1)[1].replace("``", "")
+    parser.add_argument("--preset", default="cpu", help=f"pipeline preset: {', '.join(preset_names(STAGE))} "
+                        "(default cpu), or a YAML path")
+    parser.add_argument("--labeler", default=None, help="who ranks the sampled answers: gold (default), llm:MODEL@URL")
+    parser.add_argument("--noise", type=float, default=None, help="share of pairwise labels flipped for training "
+                        "(default 0.25; the held-out comparisons are always clean)")
+    parser.add_argument("--truthfulqa", default=None, help="TruthfulQA CSV/JSON(L) or hub name for the eval")
+    parser.add_argument("--out", default=None, help="output folder (default pipeline-runs/PRESET); reuse it to resume")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="any pipeline key, e.g. --set compare.k=6 --set ppo.ptx_coef=2 "
+                             "--set sft.overrides.run.max_steps=40")
+    parser.add_argument("--dry-run", action="store_true", help="print the stages and their resolved settings, run nothing")
+    parser.set_defaults(func=main)
+
+
+def main(args: argparse.Namespace) -> int:
+    flags = [f"compare.labeler={args.labeler}"] if args.labeler else []
+    flags += [f"compare.noise={args.noise}"] if args.noise is not None else []
+    flags += [f"eval.truthfulqa={args.truthfulqa}"] if args.truthfulqa else []
+    config = load_config(args.preset, flags + args.overrides)
+    out = Path(args.out or Path("pipeline-runs") / Path(args.preset).stem)
+    if args.dry_run:
+        dry_run(config, out)
+        return 0
+    started = time.perf_counter()
+    rows = run_pipeline(config, out)
+    report = write_outputs(config, args.preset, out, rows)
+    print(f"\npipeline finished in {time.perf_counter() - started:.0f} s")
+    for line in table(rows):
+        print(line)
+    failed = rows[-1].numbers.get("failed_parts")
+    if failed:
+        print(f"warning: eval parts {', '.join(failed)} did not run (see {rows[-1].output}); "
+              "rerun with the missing data (e.g. --truthfulqa PATH) to complete them")
+    names = " ".join(f"--model {rows_by(rows, s).output}" for s in ("sft", "ppo", "ppo-ptx"))
+    print(f"serve the models (chat, arena and votes at /ui): instructrl serve {names} --ui")
+    print(report.resolve())
+    return 1 if failed else 0
+
+
+def rows_by(rows: list[StageRow], stage: str) -> StageRow:
+    return next(r for r in rows if r.stage == stage)
+
+
+
