@@ -99,9 +99,9 @@ class Metrics:
     def render(self, pool: ModelPool) -> bytes:
         from prometheus_client import generate_latest
 
-        for name, model in list(pool._loaded.items()):
-            self.queue_depth.labels(name).set(model.engine.queue_depth)
-            self.running.labels(name).set(model.engine.running)
+        for model in list(pool._loaded.values()):
+            self.queue_depth.labels(model.name).set(model.engine.queue_depth)
+            self.running.labels(model.name).set(model.engine.running)
         return generate_latest(self.registry)
 
 
@@ -288,6 +288,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     registry = registry if registry is not None else Registry()
     metrics = Metrics()
     pool = ModelPool(settings, registry, metrics.engine_stats, proxy_transports)
+    pool.check_models()  # a model that is not there (e.g. not trained yet) stops start-up, naming the fix
     owns_store = vote_store is None
     if vote_store is None:
         try:
@@ -332,7 +333,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     # ---- model resolution and submission -------------------------------------------------------
 
     def known(name: str, param: str = "model") -> None:
-        if name not in pool.names():
+        if not pool.serves(name):
             raise ApiError(404, f"the model {name!r} does not exist on this server; use one of: "
                                 f"{', '.join(pool.names()) or '(none)'}", param=param, code="model_not_found")
 
@@ -621,8 +622,9 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
                            param="prompt")
         if body.prompt is not None and not body.prompt.strip():
             raise ApiError(400, "prompt: the prompt is empty", param="prompt")
-        if len(set(body.models)) != len(body.models):
-            raise ApiError(400, "models: a model is named twice; compare distinct models", param="models")
+        if any(pool.same_model(a, b) for i, a in enumerate(body.models) for b in body.models[i + 1:]):
+            raise ApiError(400, "models: a model is named twice (or under two names for one checkpoint); "
+                                "compare distinct models", param="models")
         if len(body.models) > settings.max_compare_models:
             raise ApiError(400, f"models: {len(body.models)} models given; the cap is {settings.max_compare_models}",
                            param="models")

@@ -13,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from instructrl.checkpoints import Card, Registry
+from instructrl.errors import ConfigError
 from instructrl.models.policy import SamplingParams
 from serve.app import create_app
 from serve.engine import Engine, QueueFull
@@ -397,3 +398,37 @@ def test_engine_greedy_matches_policy_generate_on_the_real_model(real_policy):
     finally:
         engine.stop()
     assert answers == [g.text for g in expected]
+
+
+# ---- start-up refuses what cannot be served; one checkpoint under two names is one model -------------------
+
+
+@pytest.mark.parametrize(("spec", "words"), [("ppo", ["ppo", "instructrl train ppo", "instructrl checkpoints list"]),
+                                             ("no-such-model", ["no-such-model", "instructrl checkpoints list"])])
+def test_a_model_not_trained_or_unknown_is_refused_at_start_up(store, tmp_path, spec, words):
+    registry = Registry(tmp_path / "checkpoints")
+    with pytest.raises(ConfigError) as refused:
+        create_app(Settings(models=(TINY, spec)), registry=registry, vote_store=store)
+    for word in words:
+        assert word in str(refused.value)
+
+
+def test_an_alias_and_its_checkpoint_are_one_model_never_paired_in_the_arena(store, tiny_policy, tmp_path):
+    import random
+
+    from serve.ui import pick_pair
+
+    registry = Registry(tmp_path / "checkpoints")
+    full = registry.write(Card(name="sft-tiny-0742155a", stage="sft"), tiny_policy.save).name
+    client = TestClient(create_app(Settings(models=("sft", TINY)), registry=registry, vote_store=store))
+    with client:
+        assert [m["id"] for m in client.get("/v1/models").json()["data"]] == ["sft", TINY]
+        pool = client.app.state.pool
+        assert pool.get(full) is pool.get("sft")  # one loaded copy of the weights
+        assert client.post("/v1/chat/completions", json={**chat(max_tokens=2), "model": full}).status_code == 200
+        assert pool.loaded() == ["sft"]
+        rng = random.Random(0)
+        pairs = [pick_pair(client.app.state.backend.models(), rng) for _ in range(50)]
+        assert all(not pool.same_model(a, b) for a, b in pairs)
+        refused = client.post("/v1/compare", json={"models": ["sft", full], "prompt": "Hi", "max_tokens": 2})
+        assert refused.status_code == 400 and refused.json()["error"]["param"] == "models"
