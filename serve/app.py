@@ -201,7 +201,9 @@ def _field_name(loc: tuple) -> str | None:
 
 
 def _validation_error(err: RequestValidationError) -> ApiError:
-    first = err.errors()[0] if err.errors() else {"loc": (), "msg": "invalid request", "type": ""}
+    # of a union's failed members, the one that got furthest into the value says what is wrong with it
+    first = max(err.errors(), key=lambda e: len(e.get("loc", ())), default={"loc": (), "msg": "invalid request",
+                                                                            "type": ""})
     if first.get("type") == "json_invalid":
         return ApiError(400, f"the request body is not valid JSON ({first.get('ctx', {}).get('error', 'parse error')})",
                         code="invalid_json")
@@ -209,6 +211,8 @@ def _validation_error(err: RequestValidationError) -> ApiError:
     message = f"{param or 'body'}: {first.get('msg', 'invalid value')}"
     if first.get("type") == "missing":
         message = f"{param}: this field is required"
+    if first.get("type") == "string_unicode":  # pydantic's own check, for fields with a length limit
+        message = f"{param}: the text is not valid Unicode (a lone surrogate?); send UTF-8 text"
     return ApiError(400, message, param=param, code="invalid_value")
 
 

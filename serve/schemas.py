@@ -7,12 +7,25 @@ length) are checked by the app and reported in the same error shape.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 Role = Literal["system", "developer", "user", "assistant"]  # "developer" is OpenAI's newer name for system
 Choice = Literal["a", "b", "tie", "both_bad"]
+
+
+def _encodable(text: str) -> str:
+    """JSON lets a string carry a lone surrogate ("\\ud800"), which no tokenizer (and no UTF-8 reply) takes."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as err:
+        raise ValueError(f"the text holds a character that is not valid Unicode (a lone surrogate at "
+                         f"position {err.start}); send UTF-8 text") from None
+    return text
+
+
+Text = Annotated[str, AfterValidator(_encodable)]  # every string a request carries
 SEED = Field(None, ge=-(2**63), le=2**64 - 1, description="same seed + same request = same sampled answer")
 
 
@@ -22,13 +35,13 @@ class _Request(BaseModel):
 
 class TextPart(BaseModel):
     type: Literal["text"]
-    text: str
+    text: Text
 
 
 class ChatMessage(_Request):
     role: Role
-    content: str | list[TextPart]
-    name: str | None = None
+    content: Text | list[TextPart]
+    name: Text | None = None
 
     def text(self) -> str:
         return self.content if isinstance(self.content, str) else "".join(part.text for part in self.content)
@@ -44,7 +57,7 @@ class _Sampling(_Request):
     n: int = Field(1, ge=1, description="answers per prompt (capped by the server)")
     stream: bool = False
     stream_options: StreamOptions | None = None
-    stop: str | list[str] | None = Field(None, description="up to the server's cap of stop sequences")
+    stop: Text | list[Text] | None = Field(None, description="up to the server's cap of stop sequences")
     seed: int | None = SEED
     max_tokens: int | None = Field(None, ge=1, description="capped by the server")
 
@@ -55,22 +68,22 @@ class _Sampling(_Request):
 
 
 class ChatCompletionRequest(_Sampling):
-    model: str = Field(min_length=1)
+    model: Text = Field(min_length=1)
     messages: list[ChatMessage] = Field(min_length=1)
     max_completion_tokens: int | None = Field(None, ge=1, description="OpenAI's newer name for max_tokens")
 
 
 class CompletionRequest(_Sampling):
-    model: str = Field(min_length=1)
-    prompt: str | list[str] = Field(description="a raw text prompt (no chat template) or a list of them")
+    model: Text = Field(min_length=1)
+    prompt: Text | list[Text] = Field(description="a raw text prompt (no chat template) or a list of them")
     max_tokens: int | None = Field(16, ge=1, description="capped by the server")
     echo: bool = False
 
 
 class CompareRequest(_Request):
-    models: list[str] = Field(min_length=2, description="two or more distinct model names; a/b are the first two")
+    models: list[Text] = Field(min_length=2, description="two or more distinct model names; a/b are the first two")
     messages: list[ChatMessage] | None = Field(None, min_length=1)
-    prompt: str | None = Field(None, description="a single user turn (give this or messages)")
+    prompt: Text | None = Field(None, description="a single user turn (give this or messages)")
     max_tokens: int | None = Field(None, ge=1)
     temperature: float = Field(0.0, ge=0, le=2)
     top_p: float = Field(1.0, gt=0, le=1)
@@ -78,9 +91,9 @@ class CompareRequest(_Request):
 
 
 class VoteRequest(_Request):
-    comparison_id: str = Field(min_length=1)
+    comparison_id: Text = Field(min_length=1)
     choice: Choice
-    voter: str | None = None
+    voter: Text | None = None
 
 
 # ---- responses ------------------------------------------------------------------------------

@@ -432,3 +432,32 @@ def test_an_alias_and_its_checkpoint_are_one_model_never_paired_in_the_arena(sto
         assert all(not pool.same_model(a, b) for a, b in pairs)
         refused = client.post("/v1/compare", json={"models": ["sft", full], "prompt": "Hi", "max_tokens": 2})
         assert refused.status_code == 400 and refused.json()["error"]["param"] == "models"
+
+
+# ---- text that no tokenizer takes ------------------------------------------------------------------------
+
+SURROGATE = "caf\ud800"
+UNENCODABLE = [
+    ("/v1/chat/completions", chat(SURROGATE), "messages.0.content"),
+    ("/v1/chat/completions", chat(messages=[{"role": "user", "content": [{"type": "text", "text": SURROGATE}]}]),
+     "messages.0.content.0.text"),
+    ("/v1/chat/completions", chat(stop=[SURROGATE]), "stop.0"),
+    ("/v1/completions", {"model": TINY, "prompt": SURROGATE}, "prompt"),
+    ("/v1/completions", {"model": TINY, "prompt": ["ok", SURROGATE]}, "prompt.1"),
+    ("/v1/compare", {"models": [TINY, "other"], "prompt": SURROGATE}, "prompt"),
+    ("/v1/compare", {"models": [TINY, "other"], "messages": [{"role": "user", "content": SURROGATE}]},
+     "messages.0.content"),
+    ("/v1/votes", {"comparison_id": SURROGATE, "choice": "a"}, "comparison_id"),
+]
+
+
+@pytest.mark.parametrize(("path", "body", "param"), UNENCODABLE, ids=[u[2] + u[0] for u in UNENCODABLE])
+def test_a_lone_surrogate_is_a_400_naming_the_field_and_the_next_request_works(store, path, body, param):
+    settings = Settings(models=(TINY,), serve_registry=False)
+    with TestClient(create_app(settings, vote_store=store), raise_server_exceptions=False) as client:
+        # json.dumps escapes the surrogate as \ud800, as a JavaScript or curl client would send it
+        response = client.post(path, content=json.dumps(body), headers={"content-type": "application/json"})
+        assert response.status_code == 400, response.text
+        error = response.json()["error"]
+        assert error["param"] == param and "surrogate" in error["message"]
+        assert client.post("/v1/chat/completions", json=chat(max_tokens=2)).status_code == 200
