@@ -14,6 +14,7 @@ import asyncio
 import hmac
 import json
 import logging
+import threading
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -236,11 +237,12 @@ def _stop_list(request: schemas._Sampling, settings: Settings) -> tuple[str, ...
     return tuple(stops)
 
 
-def _check_caps(request: schemas._Sampling, settings: Settings, max_tokens: int | None, field: str) -> None:
+def _check_caps(request, settings: Settings, max_tokens: int | None, field: str) -> None:
+    """The caps every generating route shares (chat, completions, compare)."""
     if max_tokens is not None and max_tokens > settings.max_tokens_cap:
         raise ApiError(400, f"{field}: {max_tokens} is above the server's cap of {settings.max_tokens_cap}",
                        param=field)
-    if request.n > settings.max_n:
+    if getattr(request, "n", 1) > settings.max_n:
         raise ApiError(400, f"n: {request.n} answers requested; the cap is {settings.max_n}", param="n")
 
 
@@ -266,6 +268,30 @@ async def _wait_disconnect(request: Request) -> None:
         message = await request.receive()
         if message["type"] == "http.disconnect":
             return
+
+
+def _retrieve(future: asyncio.Future) -> None:
+    """Read a cancelled future's outcome, so asyncio does not log 'exception was never retrieved'."""
+    if not future.cancelled():
+        future.exception()
+
+
+async def _race(request: Request, work: asyncio.Future, timeout: float) -> Any:
+    """``work``'s result, unless the client goes away first (499, logged as one line) or it takes
+    longer than ``timeout`` seconds (504); either way ``work`` is cancelled."""
+    watcher = asyncio.ensure_future(_wait_disconnect(request))
+    try:
+        done, _ = await asyncio.wait({watcher, work}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        watcher.cancel()
+    if work in done:
+        return work.result()
+    work.cancel()
+    work.add_done_callback(_retrieve)
+    if watcher in done:
+        log.info("%s: the client disconnected; its generation was stopped", request.url.path)
+        raise ApiError(499, "the client closed the request", "invalid_request_error")
+    raise ApiError(504, f"the request took longer than {timeout:g} s", "timeout", code="timeout")
 
 
 def _proxy_error(err: ProxyError) -> JSONResponse:
@@ -397,20 +423,9 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
                     return text, event
             return text, Event("error", "the request ended without an answer")
 
-        watcher = asyncio.ensure_future(_wait_disconnect(request))
-        work = asyncio.ensure_future(asyncio.gather(*(one(h) for h in handles)))
         try:
-            done, _ = await asyncio.wait({watcher, work}, timeout=settings.request_timeout_s,
-                                         return_when=asyncio.FIRST_COMPLETED)
-            if work not in done:
-                work.cancel()
-                if watcher in done:
-                    raise ApiError(499, "the client closed the request", "invalid_request_error")
-                raise ApiError(504, f"the request took longer than {settings.request_timeout_s:g} s",
-                               "timeout", code="timeout")
-            results = work.result()
+            results = await _race(request, asyncio.gather(*(one(h) for h in handles)), settings.request_timeout_s)
         finally:
-            watcher.cancel()
             for handle in handles:
                 handle.cancel()
         for _, final in results:
@@ -617,9 +632,20 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
             raise ApiError(503, "votes are not available: the vote store could not be created", "server_error",
                            code="votes_unavailable")
 
+    async def compare_budget(body: schemas.CompareRequest, prompt) -> int:
+        """The answer budget of a comparison: the same prompt-length and context checks as chat, for
+        every local model compared."""
+        budget = min(body.max_tokens or settings.default_max_tokens, settings.max_tokens_cap)
+        param = "prompt" if body.prompt is not None else "messages"
+        for name in body.models:
+            if name not in pool.proxies:
+                _, room = encode(await local(name), prompt, True, body.max_tokens, "max_tokens", param)
+                budget = min(budget, room)
+        return budget
+
     @app.post("/v1/compare", response_model=schemas.Comparison, tags=["arena"],
               responses={s: ERRORS[s] for s in (400, 401, 404, 413, 429, 500, 502, 503, 504)})
-    async def compare(body: schemas.CompareRequest) -> schemas.Comparison:
+    async def compare(body: schemas.CompareRequest, request: Request) -> schemas.Comparison:
         """Answer one prompt or conversation with two or more models; vote on it with the returned id."""
         if (body.prompt is None) == (body.messages is None):
             raise ApiError(400, "prompt: give exactly one of prompt (a string) or messages (a conversation)",
@@ -632,27 +658,26 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         if len(body.models) > settings.max_compare_models:
             raise ApiError(400, f"models: {len(body.models)} models given; the cap is {settings.max_compare_models}",
                            param="models")
-        if body.max_tokens is not None and body.max_tokens > settings.max_tokens_cap:
-            raise ApiError(400, f"max_tokens: {body.max_tokens} is above the server's cap of "
-                                f"{settings.max_tokens_cap}", param="max_tokens")
+        _check_caps(body, settings, body.max_tokens, "max_tokens")
         for index, name in enumerate(body.models):
             known(name, f"models.{index}")
         votes_required()
         prompt = body.prompt if body.prompt is not None else _chat_prompt(body.messages)
-        params = _params(body, min(body.max_tokens or settings.default_max_tokens, settings.max_tokens_cap), (), 0)
+        budget = await compare_budget(body, prompt)
+        params = _params(body, budget, (), 0)
+        stop = threading.Event()  # the answering threads check it at every token
         try:
-            result = await asyncio.wait_for(asyncio.to_thread(backend.compare, prompt, body.models, params),
-                                            settings.request_timeout_s)
+            work = asyncio.ensure_future(asyncio.to_thread(backend.compare, prompt, body.models, params, stop))
+            result = await _race(request, work, settings.request_timeout_s)
         except QueueFull as err:
             raise ApiError(429, f"the server is busy ({err}); retry shortly", "rate_limit_error", code="queue_full",
                            headers={"Retry-After": str(settings.retry_after_s)}) from None
-        except asyncio.TimeoutError:
-            raise ApiError(504, f"the comparison took longer than {settings.request_timeout_s:g} s", "timeout",
-                           code="timeout") from None
         except GenerationFailed as err:
             raise ApiError(502, str(err), "server_error", code="generation_failed") from None
         except ModelError as err:
             raise ApiError(500, str(err), "server_error") from None
+        finally:
+            stop.set()
         answers = [schemas.CompareAnswer(model=m, content=text, finish_reason=result["finish_reasons"].get(m))
                    for m, text in result["answers"].items()]
         return schemas.Comparison(id=result["comparison_id"], created=int(time.time()), answers=answers)

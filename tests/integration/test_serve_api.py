@@ -461,3 +461,74 @@ def test_a_lone_surrogate_is_a_400_naming_the_field_and_the_next_request_works(s
         error = response.json()["error"]
         assert error["param"] == param and "surrogate" in error["message"]
         assert client.post("/v1/chat/completions", json=chat(max_tokens=2)).status_code == 200
+
+
+# ---- the arena obeys chat's caps and stops when its client leaves; a disconnect is one log line ------------
+
+
+def _leave_after(app, path: str, body: dict, seconds: float) -> list[dict]:
+    """Drive the ASGI app as a client that sends ``body`` and hangs up ``seconds`` later; returns what it sent."""
+    import asyncio
+
+    pending = [{"type": "http.request", "body": json.dumps(body).encode(), "more_body": False}]
+    sent: list[dict] = []
+
+    async def receive():
+        if pending:
+            return pending.pop(0)
+        await asyncio.sleep(seconds)
+        return {"type": "http.disconnect"}
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "http_version": "1.1", "method": "POST", "scheme": "http", "path": path,
+             "raw_path": path.encode(), "root_path": "", "query_string": b"", "server": ("test", 80),
+             "client": ("test", 1), "headers": [(b"content-type", b"application/json")]}
+    asyncio.run(app(scope, receive, send))
+    return sent
+
+
+@pytest.fixture
+def arena(store, tiny_policy, tmp_path):
+    registry = Registry(tmp_path / "checkpoints")
+    registry.write(Card(name="tiny-b", stage="sft"), tiny_policy.save)
+    with TestClient(create_app(Settings(models=(TINY,)), registry=registry, vote_store=store)) as client:
+        yield client
+
+
+def test_compare_enforces_the_prompt_length_and_token_caps(arena):
+    long_messages = [{"role": "user", "content": "x" * 5000}]
+    for body, param, code in [({"prompt": "x" * 5000}, "prompt", "context_length_exceeded"),
+                              ({"messages": long_messages}, "messages", "context_length_exceeded"),
+                              ({"prompt": "x" * 1500, "max_tokens": 1000}, "max_tokens", "context_length_exceeded"),
+                              ({"prompt": "Hi", "max_tokens": 10**6}, "max_tokens", None)]:
+        response = arena.post("/v1/compare", json={"models": [TINY, "tiny-b"], **body})
+        assert response.status_code == 400, response.text
+        assert (response.json()["error"]["param"], response.json()["error"]["code"]) == (param, code)
+
+
+def test_compare_stops_generating_when_its_client_leaves(arena, store):
+    body = {"models": [TINY, "tiny-b"], "prompt": "Go on and on", "max_tokens": 2000}
+    sent = _leave_after(arena.app, "/v1/compare", body, 0.5)
+    assert sent[0]["status"] == 499
+    engines = [arena.app.state.pool.get(name).engine for name in (TINY, "tiny-b")]
+    deadline = time.monotonic() + 10
+    while any(e.running or e.queue_depth for e in engines) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert [e.running for e in engines] == [0, 0]
+    assert store._conn().execute("SELECT COUNT(*) FROM comparisons").fetchone()[0] == 0  # nothing half-shown
+
+
+def test_a_disconnect_is_one_log_line_and_counted(client, caplog):
+    import gc
+    import logging
+
+    caplog.set_level(logging.INFO, logger="serve.app")
+    sent = _leave_after(client.app, "/v1/chat/completions", chat(max_tokens=2000, n=2, temperature=0), 0.3)
+    gc.collect()
+    assert sent[0]["status"] == 499
+    assert not [r for r in caplog.records if "never retrieved" in r.getMessage()]
+    assert [r.getMessage() for r in caplog.records if "disconnected" in r.getMessage()] == [
+        "/v1/chat/completions: the client disconnected; its generation was stopped"]
+    assert 'instructrl_requests_total{route="/v1/chat/completions",status="499"} 1.0' in client.get("/metrics").text
