@@ -34,11 +34,13 @@ from serve.backend import GenerationFailed, UiBackend
 from serve.engine import EngineStats, EngineStopped, Event, QueueFull, RequestHandle
 from serve.models import LocalModel, ModelPool, ProxyError, ProxyModel, UnknownModel
 from serve.settings import Settings
+from serve.votes import AlreadyVoted
 
 ERRORS = {
     status: {"model": schemas.ErrorResponse, "description": text}
     for status, text in [(400, "invalid request (names the field)"), (401, "missing or wrong API key"),
-                         (404, "unknown model or comparison"), (413, "request body too large"),
+                         (404, "unknown model or comparison"),
+                         (409, "the comparison already has its vote"), (413, "request body too large"),
                          (429, "queue full; retry after Retry-After seconds"), (500, "server error"),
                          (502, "proxied endpoint failed"), (503, "shutting down or unavailable"),
                          (504, "request timed out")]
@@ -682,12 +684,16 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
                    for m, text in result["answers"].items()]
         return schemas.Comparison(id=result["comparison_id"], created=int(time.time()), answers=answers)
 
-    @app.post("/v1/votes", tags=["arena"], responses={s: ERRORS[s] for s in (400, 401, 404, 413, 503)})
+    @app.post("/v1/votes", tags=["arena"], responses={s: ERRORS[s] for s in (400, 401, 404, 409, 413, 503)})
     async def vote(body: schemas.VoteRequest) -> dict[str, Any]:
-        """Vote on a comparison: "a" (first model better), "b", "tie" or "both_bad"."""
+        """Vote on a comparison: "a" (first model better), "b", "tie" or "both_bad"; one vote per
+        comparison (a second is a 409)."""
         votes_required()
         try:
-            record = await asyncio.to_thread(vote_store.record_vote, body.comparison_id, body.choice, body.voter)
+            record = await asyncio.to_thread(vote_store.record_vote, body.comparison_id, body.choice, body.voter,
+                                             once=True)
+        except AlreadyVoted as err:
+            raise ApiError(409, str(err), param="comparison_id", code="already_voted") from None
         except KeyError:
             raise ApiError(404, f"comparison_id: no comparison {body.comparison_id!r}; create one with POST "
                                 "/v1/compare", param="comparison_id", code="comparison_not_found") from None

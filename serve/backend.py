@@ -86,8 +86,9 @@ class UiBackend:
 
     def vote(self, comparison_id: str, choice: str) -> dict:
         """Record a vote ("a", "b", "tie" or "both_bad") on a comparison; returns the stored vote.
-        Raises KeyError for an unknown comparison id and ValueError for a bad choice."""
-        return self.votes.record_vote(comparison_id, choice)
+        Raises KeyError for an unknown comparison id, ValueError for a bad choice and AlreadyVoted
+        for a comparison that has its vote."""
+        return self.votes.record_vote(comparison_id, choice, once=True)
 
     def leaderboard(self) -> list[dict]:
         """Bradley-Terry ratings from all votes so far: rows {model, rating, ci_low, ci_high, games, wins, ties}."""

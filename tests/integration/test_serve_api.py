@@ -293,18 +293,21 @@ def test_compare_vote_and_leaderboard(make_client, store, tiny_policy, tmp_path)
             "messages": [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"},
                          {"role": "user", "content": "c"}]})
         assert conversation.status_code == 200
-        for comparison_id, choice in [(comparison["id"], "a"), (comparison["id"], "tie"),
-                                      (conversation.json()["id"], "b")]:
+        for comparison_id, choice in [(comparison["id"], "a"), (conversation.json()["id"], "b")]:
             voted = client.post("/v1/votes", json={"comparison_id": comparison_id, "choice": choice})
             assert voted.status_code == 200, voted.text
             assert voted.json()["choice"] == choice
-        assert store.vote_count() == 3
+        # one vote per comparison: a second one, even a contradictory one, is refused
+        again = client.post("/v1/votes", json={"comparison_id": comparison["id"], "choice": "b"})
+        assert again.status_code == 409, again.text
+        assert again.json()["error"]["code"] == "already_voted" and "one vote per comparison" in again.text
+        assert store.vote_count() == 2
         board = client.get("/v1/leaderboard").json()["data"]
         rows = {row["model"]: row for row in board}
         assert set(rows) == {TINY, "tiny-b"}
         # tiny-random won as "a" in the first comparison and as "b" in the second (listed second there)
-        assert (rows[TINY]["games"], rows[TINY]["wins"], rows[TINY]["ties"]) == (3, 2, 1)
-        assert (rows["tiny-b"]["games"], rows["tiny-b"]["wins"], rows["tiny-b"]["ties"]) == (3, 0, 1)
+        assert (rows[TINY]["games"], rows[TINY]["wins"], rows[TINY]["ties"]) == (2, 2, 0)
+        assert (rows["tiny-b"]["games"], rows["tiny-b"]["wins"], rows["tiny-b"]["ties"]) == (2, 0, 0)
         assert rows[TINY]["rating"] > rows["tiny-b"]["rating"]
 
         bad = [({"comparison_id": "no-such-id", "choice": "a"}, 404, "comparison_id"),
@@ -320,7 +323,7 @@ def test_compare_vote_and_leaderboard(make_client, store, tiny_policy, tmp_path)
             response = client.post(path, json=body)
             assert response.status_code == status, (body, response.text)
             assert response.json()["error"]["param"] == param
-        assert store.vote_count() == 3  # nothing lost, nothing extra
+        assert store.vote_count() == 2  # nothing lost, nothing extra
 
 
 # ---- many models: proxies and LRU ---------------------------------------------------------------------------
