@@ -139,6 +139,10 @@ class Guard:
                 await error.response()(scope, receive, counting_send)
                 return
             await self.app(scope, _replay(body, receive), counting_send)
+        except Exception:
+            if not status_seen:  # the crash handler outside us answers 500: count it as that, not 499
+                status_seen.append(500)
+            raise
         finally:
             self.metrics.requests.labels(route, str(status_seen[0] if status_seen else 499)).inc()
 
@@ -214,6 +218,8 @@ def _validation_error(err: RequestValidationError) -> ApiError:
     message = f"{param or 'body'}: {first.get('msg', 'invalid value')}"
     if first.get("type") == "missing":
         message = f"{param}: this field is required"
+    if first.get("type") == "bool_type":
+        message = f"{param}: must be a JSON boolean, true or false (not a string or a number)"
     if first.get("type") == "string_unicode":  # pydantic's own check, for fields with a length limit
         message = f"{param}: the text is not valid Unicode (a lone surrogate?); send UTF-8 text"
     return ApiError(400, message, param=param, code="invalid_value")

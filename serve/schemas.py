@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool
 
 Role = Literal["system", "developer", "user", "assistant"]  # "developer" is OpenAI's newer name for system
 Choice = Literal["a", "b", "tie", "both_bad"]
@@ -48,14 +48,14 @@ class ChatMessage(_Request):
 
 
 class StreamOptions(_Request):
-    include_usage: bool = False
+    include_usage: StrictBool = False
 
 
 class _Sampling(_Request):
     temperature: float = Field(1.0, ge=0, le=2, description="0 = greedy")
     top_p: float = Field(1.0, gt=0, le=1)
     n: int = Field(1, ge=1, description="answers per prompt (capped by the server)")
-    stream: bool = False
+    stream: StrictBool = False
     stream_options: StreamOptions | None = None
     stop: Text | list[Text] | None = Field(None, description="up to the server's cap of stop sequences")
     seed: int | None = SEED
@@ -77,7 +77,7 @@ class CompletionRequest(_Sampling):
     model: Text = Field(min_length=1)
     prompt: Text | list[Text] = Field(description="a raw text prompt (no chat template) or a list of them")
     max_tokens: int | None = Field(16, ge=1, description="capped by the server")
-    echo: bool = False
+    echo: StrictBool = False
 
 
 class CompareRequest(_Request):

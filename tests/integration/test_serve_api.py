@@ -535,3 +535,36 @@ def test_a_disconnect_is_one_log_line_and_counted(client, caplog):
     assert [r.getMessage() for r in caplog.records if "disconnected" in r.getMessage()] == [
         "/v1/chat/completions: the client disconnected; its generation was stopped"]
     assert 'instructrl_requests_total{route="/v1/chat/completions",status="499"} 1.0' in client.get("/metrics").text
+
+
+# ---- metrics count a crash as 500; booleans are booleans ------------------------------------------------
+
+
+def test_a_crash_is_a_500_json_error_counted_as_500(store):
+    app = create_app(Settings(models=(TINY,), serve_registry=False), vote_store=store)
+
+    async def crash():
+        raise RuntimeError("a bug")
+
+    app.add_api_route("/crash", crash)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.get("/crash")
+        assert response.status_code == 500 and response.json()["error"]["type"] == "server_error"
+        text = client.get("/metrics").text
+    assert 'instructrl_requests_total{route="other",status="500"} 1.0' in text
+    assert 'status="499"' not in text
+
+
+STRICT = [("/v1/chat/completions", chat(stream="yes"), "stream"),
+          ("/v1/chat/completions", chat(stream=1), "stream"),
+          ("/v1/chat/completions", chat(stream=True, stream_options={"include_usage": "true"}),
+           "stream_options.include_usage"),
+          ("/v1/completions", {"model": TINY, "prompt": "a", "echo": "yes"}, "echo")]
+
+
+@pytest.mark.parametrize(("path", "body", "param"), STRICT, ids=[s[2] + str(s[1].get("stream")) for s in STRICT])
+def test_booleans_are_strict(client, path, body, param):
+    response = client.post(path, json=body)
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert error["param"] == param and "true or false" in error["message"]
