@@ -254,6 +254,14 @@ def _check_caps(request, settings: Settings, max_tokens: int | None, field: str)
         raise ApiError(400, f"n: {request.n} answers requested; the cap is {settings.max_n}", param="n")
 
 
+def _refuse_unsupported(request: schemas._Unsupported) -> None:
+    name = request.unsupported()
+    if name is not None:
+        raise ApiError(400, f"{name}: not supported by this server's local models (it would be ignored); remove "
+                            "it, or serve a model that supports it through --proxy", param=name,
+                       code="unsupported_parameter")
+
+
 def _params(request, max_tokens: int, stops: tuple[str, ...], index: int) -> SamplingParams:
     seed = None if request.seed is None else request.seed + index  # n > 1: distinct but reproducible samples
     try:
@@ -584,6 +592,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         if body.model in pool.proxies:
             return await proxied(pool.proxies[body.model], "/chat/completions",
                                  body.model_dump(exclude_unset=True, exclude_none=True), body.stream)
+        _refuse_unsupported(body)
         messages = _chat_prompt(body.messages)
         model = await local(body.model)
         ids, budget = encode(model, messages, True, max_tokens, field, "messages")
@@ -616,6 +625,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         if body.model in pool.proxies:
             return await proxied(pool.proxies[body.model], "/completions",
                                  body.model_dump(exclude_unset=True, exclude_none=True), body.stream)
+        _refuse_unsupported(body)
         if body.echo and body.stream:
             raise ApiError(400, "echo: echo cannot be combined with stream", param="echo")
         model = await local(body.model)

@@ -51,7 +51,44 @@ class StreamOptions(_Request):
     include_usage: StrictBool = False
 
 
-class _Sampling(_Request):
+# OpenAI fields that local models cannot honour. They are declared (not silently dropped as unknown
+# fields are) so that a request using one gets a 400 saying so; a proxied model receives them as sent.
+UNSUPPORTED = ("tools", "tool_choice", "functions", "function_call", "parallel_tool_calls", "response_format",
+               "logprobs", "top_logprobs", "logit_bias", "presence_penalty", "frequency_penalty", "best_of",
+               "suffix", "audio", "modalities", "prediction", "web_search_options")
+HARMLESS = (None, False, 0, "", [], {}, "none", "auto", "text", {"type": "text"})  # values that ask for nothing
+
+
+class _Unsupported(_Request):
+    tools: Any = None
+    tool_choice: Any = None
+    functions: Any = None
+    function_call: Any = None
+    parallel_tool_calls: Any = None
+    response_format: Any = None
+    logprobs: Any = None
+    top_logprobs: Any = None
+    logit_bias: Any = None
+    presence_penalty: Any = None
+    frequency_penalty: Any = None
+    best_of: Any = None
+    suffix: Any = None
+    audio: Any = None
+    modalities: Any = None
+    prediction: Any = None
+    web_search_options: Any = None
+
+    def unsupported(self) -> str | None:
+        """The first unsupported field this request asks something of, if any."""
+        for name in UNSUPPORTED:
+            value = getattr(self, name)
+            if not (value in HARMLESS or (name == "best_of" and value == 1)
+                    or (name == "modalities" and value == ["text"])):
+                return name
+        return None
+
+
+class _Sampling(_Unsupported):
     temperature: float = Field(1.0, ge=0, le=2, description="0 = greedy")
     top_p: float = Field(1.0, gt=0, le=1)
     n: int = Field(1, ge=1, description="answers per prompt (capped by the server)")

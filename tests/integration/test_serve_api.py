@@ -568,3 +568,28 @@ def test_booleans_are_strict(client, path, body, param):
     assert response.status_code == 400, response.text
     error = response.json()["error"]
     assert error["param"] == param and "true or false" in error["message"]
+
+
+# ---- fields we cannot honour are refused, not ignored ----------------------------------------------------
+
+TOOL = {"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}
+REFUSED = [("tools", [TOOL]), ("response_format", {"type": "json_object"}), ("logprobs", True),
+           ("top_logprobs", 3), ("logit_bias", {"5": 10}), ("presence_penalty", 0.5), ("tool_choice", "required")]
+
+
+@pytest.mark.parametrize(("field", "value"), REFUSED, ids=[r[0] for r in REFUSED])
+def test_unsupported_openai_fields_are_a_400_saying_so(client, field, value):
+    response = client.post("/v1/chat/completions", json=chat(max_tokens=2, **{field: value}))
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert (error["param"], error["code"]) == (field, "unsupported_parameter")
+    assert "not supported" in error["message"]
+
+
+def test_unsupported_completion_fields_and_harmless_defaults(client):
+    for field, value in [("suffix", "end"), ("best_of", 3), ("logprobs", 2)]:
+        response = client.post("/v1/completions", json={"model": TINY, "prompt": "a", field: value})
+        assert response.status_code == 400 and response.json()["error"]["param"] == field, response.text
+    harmless = {"tools": [], "tool_choice": "none", "response_format": {"type": "text"}, "logprobs": False,
+                "presence_penalty": 0, "frequency_penalty": 0.0, "logit_bias": {}}
+    assert client.post("/v1/chat/completions", json=chat(max_tokens=2, **harmless)).status_code == 200
