@@ -593,3 +593,28 @@ def test_unsupported_completion_fields_and_harmless_defaults(client):
     harmless = {"tools": [], "tool_choice": "none", "response_format": {"type": "text"}, "logprobs": False,
                 "presence_penalty": 0, "frequency_penalty": 0.0, "logit_bias": {}}
     assert client.post("/v1/chat/completions", json=chat(max_tokens=2, **harmless)).status_code == 200
+
+
+# ---- the command line: a votes export validates as is; serve --help shows every default ------------------
+
+
+def test_data_validate_detects_a_votes_export_as_comparisons(store, tmp_path, capsys):
+    from instructrl.cli import main as cli_main
+
+    store.record_vote(store.record_comparison("Say hi.", {"m1": "Hi!", "m2": "Hello there."}), "b")
+    out = tmp_path / "votes.jsonl"
+    assert cli_main(["votes", "export", "--db", str(store.path), "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert cli_main(["data", "validate", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "schema: comparisons (detected" in printed and "bad row" not in printed
+
+
+def test_serve_help_shows_every_flags_default(capsys):
+    from instructrl.cli import main as cli_main
+
+    with pytest.raises(SystemExit):
+        cli_main(["serve", "--help"])
+    flags = capsys.readouterr().out.split("options:")[1].split("\n  -")[2:]  # each flag after --help
+    assert len(flags) >= 20
+    assert [f.split()[0] for f in flags if "(default:" not in f] == []
