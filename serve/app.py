@@ -2,7 +2,8 @@
 module-level state.
 
 Routes: OpenAI-compatible ``/v1/chat/completions``, ``/v1/completions`` (both stream as SSE ending
-in ``data: [DONE]``), ``/v1/models``; side by side ``/v1/compare``, ``/v1/votes``,
+in ``data: [DONE]``; completions also give ``logprobs``, with ``echo`` and ``max_tokens: 0`` those of
+the prompt, as OpenAI's legacy API and vLLM do, so lm-evaluation-harness can score a model), ``/v1/models``; side by side ``/v1/compare``, ``/v1/votes``,
 ``/v1/leaderboard``; ``/health`` (liveness, never authenticated), ``/ready`` and ``/metrics``
 (Prometheus). Every error has OpenAI's shape ``{"error": {message, type, param, code}}`` so the
 official client raises the matching exception; bad input is a 4xx naming the field, never a 500.
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import itertools
 import json
 import logging
 import threading
@@ -260,6 +262,30 @@ def _refuse_unsupported(request: schemas._Unsupported) -> None:
         raise ApiError(400, f"{name}: not supported by this server's local models (it would be ignored); remove "
                             "it, or serve a model that supports it through --proxy", param=name,
                        code="unsupported_parameter")
+
+
+def _refuse_with_stream(request: schemas.CompletionRequest) -> None:
+    """echo, logprobs and max_tokens 0 answer with the whole text at once: not as a stream."""
+    if request.stream:
+        for field, used in [("echo", request.echo), ("logprobs", request.logprobs is not None),
+                            ("max_tokens", request.max_tokens == 0)]:
+            if used:
+                raise ApiError(400, f"{field}: {field} cannot be combined with stream; send stream: false",
+                               param=field)
+
+
+def _completion_logprobs(model: LocalModel, prompt: str, prompt_ids: list[int], answer: str, echo: bool,
+                         top: int) -> schemas.CompletionLogprobs:
+    """OpenAI's (and vLLM's) completion log-probs of the answer's tokens, preceded by the prompt's with echo."""
+    tokenizer = model.policy.tokenizer
+    answer_ids = tokenizer(answer, add_special_tokens=False)["input_ids"] if answer else []
+    ids = [*prompt_ids, *answer_ids]
+    scores, tops = model.token_logprobs(ids, top)
+    start = 0 if echo else len(prompt_ids)
+    tokens = [tokenizer.decode([token]) for token in ids[start:]]
+    offsets = list(itertools.accumulate((len(t) for t in tokens[:-1]), initial=0 if echo else len(prompt)))
+    return schemas.CompletionLogprobs(tokens=tokens, token_logprobs=scores[start:], top_logprobs=tops[start:],
+                                      text_offset=offsets if tokens else [])
 
 
 def _params(request, max_tokens: int, stops: tuple[str, ...], index: int) -> SamplingParams:
@@ -626,19 +652,27 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
             return await proxied(pool.proxies[body.model], "/completions",
                                  body.model_dump(exclude_unset=True, exclude_none=True), body.stream)
         _refuse_unsupported(body)
-        if body.echo and body.stream:
-            raise ApiError(400, "echo: echo cannot be combined with stream", param="echo")
+        _refuse_with_stream(body)
         model = await local(body.model)
         encoded = [encode(model, p, False, body.max_tokens, "max_tokens", "prompt") for p in prompts]
         token_lists = [ids for ids, _ in encoded for _ in range(body.n)]
-        params = [_params(body, budget, stops, i) for _, budget in encoded for i in range(body.n)]
-        handles = submit_all(model, token_lists, params)
         rid, created = f"cmpl-{uuid.uuid4().hex}", int(time.time())
-        if body.stream:
-            return stream_response(handles, body, rid, created)
-        results = await collect(request, handles)
-        choices = [schemas.CompletionChoice(index=i, text=(prompts[i // body.n] if body.echo else "") + text,
-                                            finish_reason=final.finish_reason or "stop")
+        if body.max_tokens == 0:  # score the prompt only (echo + logprobs), generate nothing
+            results = [("", Event("done", finish_reason="length"))] * len(token_lists)
+        else:
+            params = [_params(body, budget, stops, i) for _, budget in encoded for i in range(body.n)]
+            handles = submit_all(model, token_lists, params)
+            if body.stream:
+                return stream_response(handles, body, rid, created)
+            results = await collect(request, handles)
+        shown = [prompts[i // body.n] for i in range(len(results))]
+        logprobs = [None] * len(results)
+        if body.logprobs is not None:
+            logprobs = await asyncio.to_thread(lambda: [
+                _completion_logprobs(model, prompt, ids, text, body.echo, body.logprobs)
+                for prompt, ids, (text, _) in zip(shown, token_lists, results)])
+        choices = [schemas.CompletionChoice(index=i, text=(shown[i] if body.echo else "") + text,
+                                            finish_reason=final.finish_reason or "stop", logprobs=logprobs[i])
                    for i, (text, final) in enumerate(results)]
         prompt_tokens = sum(len(ids) for ids, _ in encoded)
         completion = sum(final.completion_tokens for _, final in results)

@@ -7,7 +7,7 @@ length) are checked by the app and reported in the same error shape.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool
 
@@ -78,9 +78,11 @@ class _Unsupported(_Request):
     prediction: Any = None
     web_search_options: Any = None
 
+    supported: ClassVar[tuple[str, ...]] = ()  # of UNSUPPORTED, what a subclass does honour
+
     def unsupported(self) -> str | None:
         """The first unsupported field this request asks something of, if any."""
-        for name in UNSUPPORTED:
+        for name in (n for n in UNSUPPORTED if n not in self.supported):
             value = getattr(self, name)
             if not (value in HARMLESS or (name == "best_of" and value == 1)
                     or (name == "modalities" and value == ["text"])):
@@ -113,8 +115,10 @@ class ChatCompletionRequest(_Sampling):
 class CompletionRequest(_Sampling):
     model: Text = Field(min_length=1)
     prompt: Text | list[Text] = Field(description="a raw text prompt (no chat template) or a list of them")
-    max_tokens: int | None = Field(16, ge=1, description="capped by the server")
+    max_tokens: int | None = Field(16, ge=0, description="capped by the server; 0 with echo scores the prompt")
     echo: StrictBool = False
+    logprobs: int | None = Field(None, ge=0, le=5, description="log-probs of each token and its top alternatives")
+    supported: ClassVar[tuple[str, ...]] = ("logprobs",)
 
 
 class CompareRequest(_Request):
@@ -182,8 +186,19 @@ class ChatCompletion(_Answer):
     choices: list[ChatChoice]
 
 
+class CompletionLogprobs(BaseModel):
+    """OpenAI's legacy completion log-probs: per token its text, log-probability (null for a prompt's
+    first token, which nothing predicts), the most likely alternatives and its character offset."""
+
+    tokens: list[str]
+    token_logprobs: list[float | None]
+    top_logprobs: list[dict[str, float] | None]
+    text_offset: list[int]
+
+
 class CompletionChoice(_Choice):
     text: str
+    logprobs: CompletionLogprobs | None = None
 
 
 class Completion(_Answer):

@@ -587,7 +587,7 @@ def test_unsupported_openai_fields_are_a_400_saying_so(client, field, value):
 
 
 def test_unsupported_completion_fields_and_harmless_defaults(client):
-    for field, value in [("suffix", "end"), ("best_of", 3), ("logprobs", 2)]:
+    for field, value in [("suffix", "end"), ("best_of", 3), ("logprobs", 9)]:
         response = client.post("/v1/completions", json={"model": TINY, "prompt": "a", field: value})
         assert response.status_code == 400 and response.json()["error"]["param"] == field, response.text
     harmless = {"tools": [], "tool_choice": "none", "response_format": {"type": "text"}, "logprobs": False,
@@ -618,3 +618,38 @@ def test_serve_help_shows_every_flags_default(capsys):
     flags = capsys.readouterr().out.split("options:")[1].split("\n  -")[2:]  # each flag after --help
     assert len(flags) >= 20
     assert [f.split()[0] for f in flags if "(default:" not in f] == []
+
+
+# ---- log-probs on /v1/completions, as lm-evaluation-harness's local-completions model reads them ------------
+
+
+def test_completion_logprobs_with_echo_are_the_models_own_logprobs(client, tiny_policy):
+    prompt = "abcdef"  # the tiny tokenizer is one token per byte
+    response = client.post("/v1/completions", json={"model": TINY, "prompt": prompt, "max_tokens": 0,
+                                                     "echo": True, "logprobs": 2})
+    assert response.status_code == 200, response.text
+    choice = response.json()["choices"][0]
+    logprobs = choice["logprobs"]
+    assert choice["text"] == prompt
+    assert logprobs["tokens"] == list(prompt) and logprobs["text_offset"] == [0, 1, 2, 3, 4, 5]
+    assert logprobs["token_logprobs"][0] is None and logprobs["top_logprobs"][0] is None
+    # each token's log-prob and their sum equal Policy.logprobs (its own, cached, path)
+    for i in range(1, len(prompt)):
+        expected = tiny_policy.logprobs([prompt[:i]], [prompt[i]])[0]
+        assert logprobs["token_logprobs"][i] == pytest.approx(expected, abs=1e-4)
+        top = logprobs["top_logprobs"][i]
+        assert len(top) == 2 and max(top.values()) >= logprobs["token_logprobs"][i] - 1e-6
+    whole = tiny_policy.logprobs([prompt[0]], [prompt[1:]])[0]
+    assert sum(logprobs["token_logprobs"][1:]) == pytest.approx(whole, abs=1e-4)
+
+
+def test_completion_logprobs_of_a_generated_answer(client):
+    body = {"model": TINY, "prompt": "abc", "max_tokens": 4, "temperature": 0, "logprobs": 1}
+    plain = client.post("/v1/completions", json=body).json()["choices"][0]
+    logprobs = plain["logprobs"]
+    assert logprobs["text_offset"][0] == 3 and len(logprobs["tokens"]) >= 1
+    assert all(isinstance(v, float) and v <= 0 for v in logprobs["token_logprobs"])
+    echoed = client.post("/v1/completions", json={**body, "echo": True}).json()["choices"][0]["logprobs"]
+    assert echoed["tokens"][:3] == ["a", "b", "c"] and echoed["token_logprobs"][3:] == logprobs["token_logprobs"]
+    streamed = client.post("/v1/completions", json={**body, "stream": True})
+    assert streamed.status_code == 400 and streamed.json()["error"]["param"] == "logprobs"
