@@ -36,7 +36,7 @@ from serve.backend import GenerationFailed, UiBackend
 from serve.engine import EngineStats, EngineStopped, Event, QueueFull, RequestHandle
 from serve.models import LocalModel, ModelPool, ProxyError, ProxyModel, UnknownModel
 from serve.settings import Settings
-from serve.votes import AlreadyVoted
+from serve.votes import AlreadyVoted, VoteStore
 
 ERRORS = {
     status: {"model": schemas.ErrorResponse, "description": text}
@@ -363,11 +363,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     pool.check_models()  # a model that is not there (e.g. not trained yet) stops start-up, naming the fix
     owns_store = vote_store is None
     if vote_store is None:
-        try:
-            from serve.votes import VoteStore
-        except ImportError:
-            VoteStore = None  # noqa: N806 - the votes module is optional until installed
-        vote_store = VoteStore(settings.votes_db) if VoteStore is not None else None
+        vote_store = VoteStore(settings.votes_db)
     backend = UiBackend(pool, vote_store, settings)
     state = {"shutting_down": False}
 
