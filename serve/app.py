@@ -2,7 +2,8 @@
 module-level state.
 
 Routes: OpenAI-compatible ``/v1/chat/completions``, ``/v1/completions`` (both stream as SSE ending
-in ``data: [DONE]``), ``/v1/models``; side by side ``/v1/compare``, ``/v1/votes``,
+in ``data: [DONE]``; completions also give ``logprobs``, with ``echo`` and ``max_tokens: 0`` those of
+the prompt, as OpenAI's legacy API and vLLM do, so lm-evaluation-harness can score a model), ``/v1/models``; side by side ``/v1/compare``, ``/v1/votes``,
 ``/v1/leaderboard``; ``/health`` (liveness, never authenticated), ``/ready`` and ``/metrics``
 (Prometheus). Every error has OpenAI's shape ``{"error": {message, type, param, code}}`` so the
 official client raises the matching exception; bad input is a 4xx naming the field, never a 500.
@@ -12,8 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import itertools
 import json
 import logging
+import threading
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -33,11 +36,13 @@ from serve.backend import GenerationFailed, UiBackend
 from serve.engine import EngineStats, EngineStopped, Event, QueueFull, RequestHandle
 from serve.models import LocalModel, ModelPool, ProxyError, ProxyModel, UnknownModel
 from serve.settings import Settings
+from serve.votes import AlreadyVoted, VoteStore
 
 ERRORS = {
     status: {"model": schemas.ErrorResponse, "description": text}
     for status, text in [(400, "invalid request (names the field)"), (401, "missing or wrong API key"),
-                         (404, "unknown model or comparison"), (413, "request body too large"),
+                         (404, "unknown model or comparison"),
+                         (409, "the comparison already has its vote"), (413, "request body too large"),
                          (429, "queue full; retry after Retry-After seconds"), (500, "server error"),
                          (502, "proxied endpoint failed"), (503, "shutting down or unavailable"),
                          (504, "request timed out")]
@@ -99,9 +104,9 @@ class Metrics:
     def render(self, pool: ModelPool) -> bytes:
         from prometheus_client import generate_latest
 
-        for name, model in list(pool._loaded.items()):
-            self.queue_depth.labels(name).set(model.engine.queue_depth)
-            self.running.labels(name).set(model.engine.running)
+        for model in list(pool._loaded.values()):
+            self.queue_depth.labels(model.name).set(model.engine.queue_depth)
+            self.running.labels(model.name).set(model.engine.running)
         return generate_latest(self.registry)
 
 
@@ -136,6 +141,10 @@ class Guard:
                 await error.response()(scope, receive, counting_send)
                 return
             await self.app(scope, _replay(body, receive), counting_send)
+        except Exception:
+            if not status_seen:  # the crash handler outside us answers 500: count it as that, not 499
+                status_seen.append(500)
+            raise
         finally:
             self.metrics.requests.labels(route, str(status_seen[0] if status_seen else 499)).inc()
 
@@ -201,7 +210,9 @@ def _field_name(loc: tuple) -> str | None:
 
 
 def _validation_error(err: RequestValidationError) -> ApiError:
-    first = err.errors()[0] if err.errors() else {"loc": (), "msg": "invalid request", "type": ""}
+    # of a union's failed members, the one that got furthest into the value says what is wrong with it
+    first = max(err.errors(), key=lambda e: len(e.get("loc", ())), default={"loc": (), "msg": "invalid request",
+                                                                            "type": ""})
     if first.get("type") == "json_invalid":
         return ApiError(400, f"the request body is not valid JSON ({first.get('ctx', {}).get('error', 'parse error')})",
                         code="invalid_json")
@@ -209,6 +220,10 @@ def _validation_error(err: RequestValidationError) -> ApiError:
     message = f"{param or 'body'}: {first.get('msg', 'invalid value')}"
     if first.get("type") == "missing":
         message = f"{param}: this field is required"
+    if first.get("type") == "bool_type":
+        message = f"{param}: must be a JSON boolean, true or false (not a string or a number)"
+    if first.get("type") == "string_unicode":  # pydantic's own check, for fields with a length limit
+        message = f"{param}: the text is not valid Unicode (a lone surrogate?); send UTF-8 text"
     return ApiError(400, message, param=param, code="invalid_value")
 
 
@@ -232,12 +247,45 @@ def _stop_list(request: schemas._Sampling, settings: Settings) -> tuple[str, ...
     return tuple(stops)
 
 
-def _check_caps(request: schemas._Sampling, settings: Settings, max_tokens: int | None, field: str) -> None:
+def _check_caps(request, settings: Settings, max_tokens: int | None, field: str) -> None:
+    """The caps every generating route shares (chat, completions, compare)."""
     if max_tokens is not None and max_tokens > settings.max_tokens_cap:
         raise ApiError(400, f"{field}: {max_tokens} is above the server's cap of {settings.max_tokens_cap}",
                        param=field)
-    if request.n > settings.max_n:
+    if getattr(request, "n", 1) > settings.max_n:
         raise ApiError(400, f"n: {request.n} answers requested; the cap is {settings.max_n}", param="n")
+
+
+def _refuse_unsupported(request: schemas._Unsupported) -> None:
+    name = request.unsupported()
+    if name is not None:
+        raise ApiError(400, f"{name}: not supported by this server's local models (it would be ignored); remove "
+                            "it, or serve a model that supports it through --proxy", param=name,
+                       code="unsupported_parameter")
+
+
+def _refuse_with_stream(request: schemas.CompletionRequest) -> None:
+    """echo, logprobs and max_tokens 0 answer with the whole text at once: not as a stream."""
+    if request.stream:
+        for field, used in [("echo", request.echo), ("logprobs", request.logprobs is not None),
+                            ("max_tokens", request.max_tokens == 0)]:
+            if used:
+                raise ApiError(400, f"{field}: {field} cannot be combined with stream; send stream: false",
+                               param=field)
+
+
+def _completion_logprobs(model: LocalModel, prompt: str, prompt_ids: list[int], answer: str, echo: bool,
+                         top: int) -> schemas.CompletionLogprobs:
+    """OpenAI's (and vLLM's) completion log-probs of the answer's tokens, preceded by the prompt's with echo."""
+    tokenizer = model.policy.tokenizer
+    answer_ids = tokenizer(answer, add_special_tokens=False)["input_ids"] if answer else []
+    ids = [*prompt_ids, *answer_ids]
+    scores, tops = model.token_logprobs(ids, top)
+    start = 0 if echo else len(prompt_ids)
+    tokens = [tokenizer.decode([token]) for token in ids[start:]]
+    offsets = list(itertools.accumulate((len(t) for t in tokens[:-1]), initial=0 if echo else len(prompt)))
+    return schemas.CompletionLogprobs(tokens=tokens, token_logprobs=scores[start:], top_logprobs=tops[start:],
+                                      text_offset=offsets if tokens else [])
 
 
 def _params(request, max_tokens: int, stops: tuple[str, ...], index: int) -> SamplingParams:
@@ -264,6 +312,30 @@ async def _wait_disconnect(request: Request) -> None:
             return
 
 
+def _retrieve(future: asyncio.Future) -> None:
+    """Read a cancelled future's outcome, so asyncio does not log 'exception was never retrieved'."""
+    if not future.cancelled():
+        future.exception()
+
+
+async def _race(request: Request, work: asyncio.Future, timeout: float) -> Any:
+    """``work``'s result, unless the client goes away first (499, logged as one line) or it takes
+    longer than ``timeout`` seconds (504); either way ``work`` is cancelled."""
+    watcher = asyncio.ensure_future(_wait_disconnect(request))
+    try:
+        done, _ = await asyncio.wait({watcher, work}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        watcher.cancel()
+    if work in done:
+        return work.result()
+    work.cancel()
+    work.add_done_callback(_retrieve)
+    if watcher in done:
+        log.info("%s: the client disconnected; its generation was stopped", request.url.path)
+        raise ApiError(499, "the client closed the request", "invalid_request_error")
+    raise ApiError(504, f"the request took longer than {timeout:g} s", "timeout", code="timeout")
+
+
 def _proxy_error(err: ProxyError) -> JSONResponse:
     """A remote 4xx in OpenAI's shape passes through as is; anything else is our 502."""
     body = err.body
@@ -288,13 +360,10 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     registry = registry if registry is not None else Registry()
     metrics = Metrics()
     pool = ModelPool(settings, registry, metrics.engine_stats, proxy_transports)
+    pool.check_models()  # a model that is not there (e.g. not trained yet) stops start-up, naming the fix
     owns_store = vote_store is None
     if vote_store is None:
-        try:
-            from serve.votes import VoteStore
-        except ImportError:
-            VoteStore = None  # noqa: N806 - the votes module is optional until installed
-        vote_store = VoteStore(settings.votes_db) if VoteStore is not None else None
+        vote_store = VoteStore(settings.votes_db)
     backend = UiBackend(pool, vote_store, settings)
     state = {"shutting_down": False}
 
@@ -332,7 +401,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     # ---- model resolution and submission -------------------------------------------------------
 
     def known(name: str, param: str = "model") -> None:
-        if name not in pool.names():
+        if not pool.serves(name):
             raise ApiError(404, f"the model {name!r} does not exist on this server; use one of: "
                                 f"{', '.join(pool.names()) or '(none)'}", param=param, code="model_not_found")
 
@@ -392,20 +461,9 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
                     return text, event
             return text, Event("error", "the request ended without an answer")
 
-        watcher = asyncio.ensure_future(_wait_disconnect(request))
-        work = asyncio.ensure_future(asyncio.gather(*(one(h) for h in handles)))
         try:
-            done, _ = await asyncio.wait({watcher, work}, timeout=settings.request_timeout_s,
-                                         return_when=asyncio.FIRST_COMPLETED)
-            if work not in done:
-                work.cancel()
-                if watcher in done:
-                    raise ApiError(499, "the client closed the request", "invalid_request_error")
-                raise ApiError(504, f"the request took longer than {settings.request_timeout_s:g} s",
-                               "timeout", code="timeout")
-            results = work.result()
+            results = await _race(request, asyncio.gather(*(one(h) for h in handles)), settings.request_timeout_s)
         finally:
-            watcher.cancel()
             for handle in handles:
                 handle.cancel()
         for _, final in results:
@@ -556,6 +614,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         if body.model in pool.proxies:
             return await proxied(pool.proxies[body.model], "/chat/completions",
                                  body.model_dump(exclude_unset=True, exclude_none=True), body.stream)
+        _refuse_unsupported(body)
         messages = _chat_prompt(body.messages)
         model = await local(body.model)
         ids, budget = encode(model, messages, True, max_tokens, field, "messages")
@@ -588,19 +647,28 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         if body.model in pool.proxies:
             return await proxied(pool.proxies[body.model], "/completions",
                                  body.model_dump(exclude_unset=True, exclude_none=True), body.stream)
-        if body.echo and body.stream:
-            raise ApiError(400, "echo: echo cannot be combined with stream", param="echo")
+        _refuse_unsupported(body)
+        _refuse_with_stream(body)
         model = await local(body.model)
         encoded = [encode(model, p, False, body.max_tokens, "max_tokens", "prompt") for p in prompts]
         token_lists = [ids for ids, _ in encoded for _ in range(body.n)]
-        params = [_params(body, budget, stops, i) for _, budget in encoded for i in range(body.n)]
-        handles = submit_all(model, token_lists, params)
         rid, created = f"cmpl-{uuid.uuid4().hex}", int(time.time())
-        if body.stream:
-            return stream_response(handles, body, rid, created)
-        results = await collect(request, handles)
-        choices = [schemas.CompletionChoice(index=i, text=(prompts[i // body.n] if body.echo else "") + text,
-                                            finish_reason=final.finish_reason or "stop")
+        if body.max_tokens == 0:  # score the prompt only (echo + logprobs), generate nothing
+            results = [("", Event("done", finish_reason="length"))] * len(token_lists)
+        else:
+            params = [_params(body, budget, stops, i) for _, budget in encoded for i in range(body.n)]
+            handles = submit_all(model, token_lists, params)
+            if body.stream:
+                return stream_response(handles, body, rid, created)
+            results = await collect(request, handles)
+        shown = [prompts[i // body.n] for i in range(len(results))]
+        logprobs = [None] * len(results)
+        if body.logprobs is not None:
+            logprobs = await asyncio.to_thread(lambda: [
+                _completion_logprobs(model, prompt, ids, text, body.echo, body.logprobs)
+                for prompt, ids, (text, _) in zip(shown, token_lists, results)])
+        choices = [schemas.CompletionChoice(index=i, text=(shown[i] if body.echo else "") + text,
+                                            finish_reason=final.finish_reason or "stop", logprobs=logprobs[i])
                    for i, (text, final) in enumerate(results)]
         prompt_tokens = sum(len(ids) for ids, _ in encoded)
         completion = sum(final.completion_tokens for _, final in results)
@@ -612,51 +680,66 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
             raise ApiError(503, "votes are not available: the vote store could not be created", "server_error",
                            code="votes_unavailable")
 
+    async def compare_budget(body: schemas.CompareRequest, prompt) -> int:
+        """The answer budget of a comparison: the same prompt-length and context checks as chat, for
+        every local model compared."""
+        budget = min(body.max_tokens or settings.default_max_tokens, settings.max_tokens_cap)
+        param = "prompt" if body.prompt is not None else "messages"
+        for name in body.models:
+            if name not in pool.proxies:
+                _, room = encode(await local(name), prompt, True, body.max_tokens, "max_tokens", param)
+                budget = min(budget, room)
+        return budget
+
     @app.post("/v1/compare", response_model=schemas.Comparison, tags=["arena"],
               responses={s: ERRORS[s] for s in (400, 401, 404, 413, 429, 500, 502, 503, 504)})
-    async def compare(body: schemas.CompareRequest) -> schemas.Comparison:
+    async def compare(body: schemas.CompareRequest, request: Request) -> schemas.Comparison:
         """Answer one prompt or conversation with two or more models; vote on it with the returned id."""
         if (body.prompt is None) == (body.messages is None):
             raise ApiError(400, "prompt: give exactly one of prompt (a string) or messages (a conversation)",
                            param="prompt")
         if body.prompt is not None and not body.prompt.strip():
             raise ApiError(400, "prompt: the prompt is empty", param="prompt")
-        if len(set(body.models)) != len(body.models):
-            raise ApiError(400, "models: a model is named twice; compare distinct models", param="models")
+        if any(pool.same_model(a, b) for i, a in enumerate(body.models) for b in body.models[i + 1:]):
+            raise ApiError(400, "models: a model is named twice (or under two names for one checkpoint); "
+                                "compare distinct models", param="models")
         if len(body.models) > settings.max_compare_models:
             raise ApiError(400, f"models: {len(body.models)} models given; the cap is {settings.max_compare_models}",
                            param="models")
-        if body.max_tokens is not None and body.max_tokens > settings.max_tokens_cap:
-            raise ApiError(400, f"max_tokens: {body.max_tokens} is above the server's cap of "
-                                f"{settings.max_tokens_cap}", param="max_tokens")
+        _check_caps(body, settings, body.max_tokens, "max_tokens")
         for index, name in enumerate(body.models):
             known(name, f"models.{index}")
         votes_required()
         prompt = body.prompt if body.prompt is not None else _chat_prompt(body.messages)
-        params = _params(body, min(body.max_tokens or settings.default_max_tokens, settings.max_tokens_cap), (), 0)
+        budget = await compare_budget(body, prompt)
+        params = _params(body, budget, (), 0)
+        stop = threading.Event()  # the answering threads check it at every token
         try:
-            result = await asyncio.wait_for(asyncio.to_thread(backend.compare, prompt, body.models, params),
-                                            settings.request_timeout_s)
+            work = asyncio.ensure_future(asyncio.to_thread(backend.compare, prompt, body.models, params, stop))
+            result = await _race(request, work, settings.request_timeout_s)
         except QueueFull as err:
             raise ApiError(429, f"the server is busy ({err}); retry shortly", "rate_limit_error", code="queue_full",
                            headers={"Retry-After": str(settings.retry_after_s)}) from None
-        except asyncio.TimeoutError:
-            raise ApiError(504, f"the comparison took longer than {settings.request_timeout_s:g} s", "timeout",
-                           code="timeout") from None
         except GenerationFailed as err:
             raise ApiError(502, str(err), "server_error", code="generation_failed") from None
         except ModelError as err:
             raise ApiError(500, str(err), "server_error") from None
+        finally:
+            stop.set()
         answers = [schemas.CompareAnswer(model=m, content=text, finish_reason=result["finish_reasons"].get(m))
                    for m, text in result["answers"].items()]
         return schemas.Comparison(id=result["comparison_id"], created=int(time.time()), answers=answers)
 
-    @app.post("/v1/votes", tags=["arena"], responses={s: ERRORS[s] for s in (400, 401, 404, 413, 503)})
+    @app.post("/v1/votes", tags=["arena"], responses={s: ERRORS[s] for s in (400, 401, 404, 409, 413, 503)})
     async def vote(body: schemas.VoteRequest) -> dict[str, Any]:
-        """Vote on a comparison: "a" (first model better), "b", "tie" or "both_bad"."""
+        """Vote on a comparison: "a" (first model better), "b", "tie" or "both_bad"; one vote per
+        comparison (a second is a 409)."""
         votes_required()
         try:
-            record = await asyncio.to_thread(vote_store.record_vote, body.comparison_id, body.choice, body.voter)
+            record = await asyncio.to_thread(vote_store.record_vote, body.comparison_id, body.choice, body.voter,
+                                             once=True)
+        except AlreadyVoted as err:
+            raise ApiError(409, str(err), param="comparison_id", code="already_voted") from None
         except KeyError:
             raise ApiError(404, f"comparison_id: no comparison {body.comparison_id!r}; create one with POST "
                                 "/v1/compare", param="comparison_id", code="comparison_not_found") from None

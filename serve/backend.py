@@ -4,6 +4,7 @@ so one server process can build any number of UIs over it."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -54,18 +55,21 @@ class UiBackend:
                 answer += event.text
                 yield answer
 
-    def answer(self, model: str, prompt: Prompt, params: SamplingParams) -> tuple[str, str | None]:
-        """One complete answer and its finish reason."""
+    def answer(self, model: str, prompt: Prompt, params: SamplingParams,
+               stop: threading.Event | None = None) -> tuple[str, str | None]:
+        """One complete answer and its finish reason; ``stop`` set ends the work at the next token."""
         text, finish = "", None
         for event in self.events(model, prompt, params):
+            if stop is not None and stop.is_set():
+                raise GenerationFailed(f"{model}: the comparison was stopped", "the client went away")
             if event.kind == "error":
                 raise GenerationFailed(f"{model}: {event.text}", "try again, or pick another model")
             text += event.text
             finish = event.finish_reason or finish
         return text, finish
 
-    def compare(self, prompt_or_messages: Prompt, models: Sequence[str],
-                params: SamplingParams | None = None) -> dict[str, Any]:
+    def compare(self, prompt_or_messages: Prompt, models: Sequence[str], params: SamplingParams | None = None,
+                stop: threading.Event | None = None) -> dict[str, Any]:
         """Answer one prompt (a string or a conversation) with every model in ``models`` at once and
         record the comparison. Returns {comparison_id, answers: {model: text}, finish_reasons: {...}};
         in a vote, "a" and "b" are ``models[0]`` and ``models[1]``."""
@@ -74,7 +78,7 @@ class UiBackend:
         for name in models:  # fail fast on an unknown name, before any generation starts
             self.pool.get(name)
         with ThreadPoolExecutor(max_workers=len(models)) as workers:
-            results = list(workers.map(lambda name: self.answer(name, prompt_or_messages, params), models))
+            results = list(workers.map(lambda name: self.answer(name, prompt_or_messages, params, stop), models))
         answers = {name: text for name, (text, _) in zip(models, results)}
         comparison_id = self.votes.record_comparison(prompt_or_messages, answers)
         return {"comparison_id": comparison_id, "answers": answers,
@@ -82,8 +86,9 @@ class UiBackend:
 
     def vote(self, comparison_id: str, choice: str) -> dict:
         """Record a vote ("a", "b", "tie" or "both_bad") on a comparison; returns the stored vote.
-        Raises KeyError for an unknown comparison id and ValueError for a bad choice."""
-        return self.votes.record_vote(comparison_id, choice)
+        Raises KeyError for an unknown comparison id, ValueError for a bad choice and AlreadyVoted
+        for a comparison that has its vote."""
+        return self.votes.record_vote(comparison_id, choice, once=True)
 
     def leaderboard(self) -> list[dict]:
         """Bradley-Terry ratings from all votes so far: rows {model, rating, ci_low, ci_high, games, wins, ties}."""

@@ -12,42 +12,53 @@ from serve.settings import Settings, parse_proxy
 DEFAULTS = Settings()
 
 
+D = " (default: %(default)s)"  # every flag's help ends with its default
+
+
 def add_verb(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", action="append", dest="models", metavar="NAME",
                         help="a model to serve (tiny-random, smollm2-135m, a checkpoint name or stage alias, a "
-                             "directory, a .gguf file); repeat for several. Default: smollm2-135m")
+                             "directory, a .gguf file); repeat for several (default: smollm2-135m, or none "
+                             "when --proxy is given)")
     parser.add_argument("--proxy", action="append", default=[], metavar="NAME=URL",
                         help="serve a remote OpenAI-compatible endpoint under NAME, e.g. "
                              "vllm=http://gpu-box:8000/v1#meta-llama/Llama-3.1-8B-Instruct (after # : the "
-                             "remote model name; default NAME)")
-    parser.add_argument("--proxy-api-key", default=None, help="bearer token sent to proxied endpoints")
+                             "remote model name, else NAME); repeatable (default: none)")
+    parser.add_argument("--proxy-api-key", default=None, help="bearer token sent to proxied endpoints" + D)
     parser.add_argument("--host", default=DEFAULTS.host,
-                        help="address to bind (default 127.0.0.1: only this machine; 0.0.0.0 exposes it)")
-    parser.add_argument("--port", type=int, default=DEFAULTS.port)
+                        help="address to bind (127.0.0.1: only this machine; 0.0.0.0 exposes it)" + D)
+    parser.add_argument("--port", type=int, default=DEFAULTS.port, help="port to listen on" + D)
     parser.add_argument("--api-key", action="append", dest="api_keys", default=[], metavar="KEY",
                         help="require 'Authorization: Bearer KEY' on every route but /health (repeatable; "
-                             "the INSTRUCTRL_API_KEYS environment variable adds comma-separated keys)")
-    parser.add_argument("--votes-db", default=str(DEFAULTS.votes_db), help="SQLite file for comparisons and votes")
-    parser.add_argument("--ui", action="store_true", help="mount the Gradio chat and arena at /ui")
+                             "the INSTRUCTRL_API_KEYS environment variable adds comma-separated keys) "
+                             "(default: none, no authentication)")
+    parser.add_argument("--votes-db", default=str(DEFAULTS.votes_db), help="SQLite file for comparisons and votes" + D)
+    parser.add_argument("--ui", action="store_true", help="mount the Gradio chat and arena at /ui" + D)
     parser.add_argument("--no-registry", action="store_true",
-                        help="serve only the --model names, not every policy checkpoint in the registry")
-    parser.add_argument("--max-tokens-cap", type=int, default=DEFAULTS.max_tokens_cap)
-    parser.add_argument("--max-n", type=int, default=DEFAULTS.max_n)
-    parser.add_argument("--max-prompt-tokens", type=int, default=DEFAULTS.max_prompt_tokens)
-    parser.add_argument("--max-body-bytes", type=int, default=DEFAULTS.max_body_bytes)
-    parser.add_argument("--max-batch", type=int, default=DEFAULTS.max_batch, help="rows decoded together per model")
+                        help="serve only the --model names, not every policy checkpoint in the registry" + D)
+    parser.add_argument("--max-tokens-cap", type=int, default=DEFAULTS.max_tokens_cap,
+                        help="largest max_tokens a request may ask for" + D)
+    parser.add_argument("--max-n", type=int, default=DEFAULTS.max_n, help="most answers (n) per request" + D)
+    parser.add_argument("--max-prompt-tokens", type=int, default=DEFAULTS.max_prompt_tokens,
+                        help="longest prompt in tokens (also limited by the model's context)" + D)
+    parser.add_argument("--max-body-bytes", type=int, default=DEFAULTS.max_body_bytes,
+                        help="largest request body" + D)
+    parser.add_argument("--max-batch", type=int, default=DEFAULTS.max_batch, help="rows decoded together per model" + D)
     parser.add_argument("--max-queue", type=int, default=DEFAULTS.max_queue,
-                        help="waiting requests per model before answering 429")
-    parser.add_argument("--batch-wait-ms", type=float, default=DEFAULTS.batch_wait_ms)
-    parser.add_argument("--request-timeout", type=float, default=DEFAULTS.request_timeout_s, metavar="SECONDS")
+                        help="waiting requests per model before answering 429" + D)
+    parser.add_argument("--batch-wait-ms", type=float, default=DEFAULTS.batch_wait_ms,
+                        help="how long an idle model waits for company before starting a batch" + D)
+    parser.add_argument("--request-timeout", type=float, default=DEFAULTS.request_timeout_s, metavar="SECONDS",
+                        help="a request running longer is cancelled (504)" + D)
     parser.add_argument("--shutdown-timeout", type=float, default=DEFAULTS.shutdown_timeout_s, metavar="SECONDS",
-                        help="on SIGINT/SIGTERM, wait this long for in-flight requests")
+                        help="on SIGINT/SIGTERM, wait this long for in-flight requests" + D)
     parser.add_argument("--memory-cap-gb", type=float, default=DEFAULTS.memory_cap_gb,
-                        help="loaded model weights above this evict the least recently used model")
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+                        help="loaded model weights above this evict the least recently used model" + D)
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--dtype", choices=DTYPES, default=DEFAULTS.dtype,
-                        help="weights of local models (default auto: bfloat16 on GPUs and on CPUs with AMX or "
-                             "AVX512-BF16, where decoding a batch is about twice as fast; float32 elsewhere)")
+                        help="weights of local models (auto: bfloat16 on GPUs and on CPUs with AMX or "
+                             "AVX512-BF16, where decoding a batch is about twice as fast; float32 elsewhere)" + D)
     parser.set_defaults(func=run)
 
 

@@ -15,12 +15,14 @@ import threading
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
 
-from instructrl.checkpoints import Registry
-from instructrl.errors import ModelError
+from instructrl.checkpoints import STAGES, Registry
+from instructrl.errors import ConfigError, ModelError
+from instructrl.models.loading import known_names
 from instructrl.models.policy import Policy, SamplingParams
 from serve.engine import Engine, EngineStats, Event
 from serve.settings import Settings
@@ -53,6 +55,21 @@ class LocalModel:
         text = self.policy.format(prompt) if chat else prompt
         ids = self.policy.tokenizer(text, add_special_tokens=False)["input_ids"]
         return ids or [self.policy.tokenizer.eos_token_id]
+
+    def token_logprobs(self, ids: list[int], top: int) -> tuple[list[float | None], list[dict[str, float] | None]]:
+        """log p(token i | tokens before it) for each token of ``ids`` (None for the first) and the
+        ``top`` most likely tokens at each position (one forward pass, no cache)."""
+        import torch
+
+        with torch.inference_mode():
+            logits = self.policy.model(torch.tensor([ids], device=self.policy.device)).logits[0, :-1]
+        logp = torch.log_softmax(logits.float(), dim=-1)
+        chosen = logp.gather(-1, torch.tensor(ids[1:], device=logp.device).unsqueeze(-1)).squeeze(-1).tolist()
+        tops: list[dict[str, float] | None] = [None]
+        for row in logp:
+            values, indices = row.topk(top) if top else (row[:0], row[:0].long())
+            tops.append({self.policy.tokenizer.decode([i]): v for i, v in zip(indices.tolist(), values.tolist())})
+        return [None, *chosen], tops
 
     def stream(self, prompt, params: SamplingParams, timeout: float, chat: bool = True) -> Iterator[Event]:
         """Synchronous events for one request (used by the UI and comparisons)."""
@@ -167,6 +184,23 @@ def _json_or_error(name: str, response: httpx.Response) -> dict[str, Any]:
     return payload
 
 
+def _check_spec(spec: str, registry: Registry | None) -> None:
+    """A ``--model`` that can be loaded: a built-in or embedded model, a path, a checkpoint or stage in
+    the registry, or a hub id. A stage with no checkpoint yet, or an unknown name, raises ConfigError."""
+    if spec in known_names() or Path(spec).exists() or (registry is not None and registry.find(spec)):
+        return
+    where = f" in {registry.root}" if registry is not None else ""
+    if spec in STAGES:
+        raise ConfigError(f"--model {spec}: there is no {spec} checkpoint{where} yet",
+                          f"train it first (`instructrl train {spec.removesuffix('-ptx')}`), or serve a "
+                          "checkpoint that `instructrl checkpoints list` shows")
+    if "/" in spec and not spec.startswith((".", "/")):
+        return  # a hub id: transformers says what is wrong when it cannot fetch it
+    raise ConfigError(f"--model {spec}: no such model, file or checkpoint{where}",
+                      f"use one of {', '.join(known_names())}, a stage ({', '.join(STAGES)}), a local "
+                      "directory or .gguf file, or a checkpoint that `instructrl checkpoints list` shows")
+
+
 def _weight_bytes(model) -> int:
     return sum(p.numel() * p.element_size() for p in model.parameters())
 
@@ -191,14 +225,39 @@ class ModelPool:
             return []
         return [c.name for c in self.registry.list() if c.card.kind == "policy"]
 
+    def _canonical(self, spec: str) -> str:
+        """What ``spec`` stands for: a stage alias (``sft``) is the newest checkpoint of its stage."""
+        return self.registry.resolve(spec) if self.registry is not None else spec
+
+    def _aliases(self) -> dict[str, str]:
+        """Every name served -> the model it stands for (``sft`` and its checkpoint's own name are one
+        model: loaded once, listed once under the first name)."""
+        return {name: self._canonical(name) for name in dict.fromkeys([*self.settings.models, *self._checkpoints()])}
+
+    def check_models(self) -> None:
+        """Refuse, at start-up, a ``--model`` that names nothing that could be loaded."""
+        for spec in self.settings.models:
+            _check_spec(spec, self.registry)
+
     def local_names(self) -> list[str]:
-        return list(dict.fromkeys([*self.settings.models, *self._checkpoints()]))
+        first: dict[str, str] = {}
+        for name, canonical in self._aliases().items():
+            first.setdefault(canonical, name)
+        return list(first.values())
 
     def names(self) -> list[str]:
         return [*self.local_names(), *self.proxies]
 
+    def same_model(self, a: str, b: str) -> bool:
+        """Whether two served names stand for one model (an alias and its checkpoint)."""
+        aliases = self._aliases()
+        return aliases.get(a, a) == aliases.get(b, b)
+
+    def serves(self, name: str) -> bool:
+        return name in self.proxies or name in self._aliases()
+
     def loaded(self) -> list[str]:
-        return list(self._loaded)
+        return [model.name for model in self._loaded.values()]
 
     def owner(self, name: str) -> str:
         return "proxy" if name in self.proxies else "instructrl"
@@ -207,20 +266,23 @@ class ModelPool:
         """The model called ``name``, loading it (blocking) on first use; raises UnknownModel."""
         if name in self.proxies:
             return self.proxies[name]
+        aliases = self._aliases()
+        key = aliases.get(name)
         with self._lock:
-            if name in self._loaded:
-                self._loaded.move_to_end(name)
-                return self._loaded[name]
-            if name not in self.local_names():
+            if key in self._loaded:
+                self._loaded.move_to_end(key)
+                return self._loaded[key]
+            if key is None:
                 raise UnknownModel(f"the model {name!r} does not exist on this server",
                                    f"use one of: {', '.join(self.names()) or '(none configured)'}")
-            loading = self._loading.setdefault(name, threading.Lock())
-        with loading:  # one load per name even when many requests ask at once
+            loading = self._loading.setdefault(key, threading.Lock())
+        with loading:  # one load per model even when many requests (or names) ask at once
             with self._lock:
-                if name in self._loaded:
-                    return self._loaded[name]
-            path = str(self.registry.get(name).path) if name in self._checkpoints() else name
-            policy = Policy.load(path, dtype=self.settings.dtype)
+                if key in self._loaded:
+                    return self._loaded[key]
+            found = self.registry.find(key) if self.registry is not None else None
+            policy = Policy.load(str(found.path) if found is not None else key, dtype=self.settings.dtype)
+            name = next(n for n, k in aliases.items() if k == key)  # the name it is listed under
             policy.name = name
             size = _weight_bytes(policy.model)
             with self._lock:
@@ -228,8 +290,8 @@ class ModelPool:
                 engine = Engine(policy.model, policy.tokenizer, self.settings.max_batch, self.settings.max_queue,
                                 self.settings.batch_wait_ms / 1000,
                                 self.stats_for(name) if self.stats_for else None, name)
-                self._loaded[name] = LocalModel(name, policy, engine, size)
-                return self._loaded[name]
+                self._loaded[key] = LocalModel(name, policy, engine, size)
+                return self._loaded[key]
 
     def _evict_for(self, size: int) -> None:
         """Drop least recently used models until ``size`` more bytes fit under the cap (keep at least
@@ -241,7 +303,7 @@ class ModelPool:
             threading.Thread(target=evicted.engine.stop, name=f"evict-{evicted.name}", daemon=True).start()
 
     def queue_depths(self) -> dict[str, int]:
-        return {name: model.engine.queue_depth for name, model in list(self._loaded.items())}
+        return {model.name: model.engine.queue_depth for model in list(self._loaded.values())}
 
     def close(self, drain: bool = True, timeout: float | None = None) -> None:
         with self._lock:

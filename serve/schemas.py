@@ -7,12 +7,25 @@ length) are checked by the app and reported in the same error shape.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool
 
 Role = Literal["system", "developer", "user", "assistant"]  # "developer" is OpenAI's newer name for system
 Choice = Literal["a", "b", "tie", "both_bad"]
+
+
+def _encodable(text: str) -> str:
+    """JSON lets a string carry a lone surrogate ("\\ud800"), which no tokenizer (and no UTF-8 reply) takes."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as err:
+        raise ValueError(f"the text holds a character that is not valid Unicode (a lone surrogate at "
+                         f"position {err.start}); send UTF-8 text") from None
+    return text
+
+
+Text = Annotated[str, AfterValidator(_encodable)]  # every string a request carries
 SEED = Field(None, ge=-(2**63), le=2**64 - 1, description="same seed + same request = same sampled answer")
 
 
@@ -22,29 +35,68 @@ class _Request(BaseModel):
 
 class TextPart(BaseModel):
     type: Literal["text"]
-    text: str
+    text: Text
 
 
 class ChatMessage(_Request):
     role: Role
-    content: str | list[TextPart]
-    name: str | None = None
+    content: Text | list[TextPart]
+    name: Text | None = None
 
     def text(self) -> str:
         return self.content if isinstance(self.content, str) else "".join(part.text for part in self.content)
 
 
 class StreamOptions(_Request):
-    include_usage: bool = False
+    include_usage: StrictBool = False
 
 
-class _Sampling(_Request):
+# OpenAI fields that local models cannot honour. They are declared (not silently dropped as unknown
+# fields are) so that a request using one gets a 400 saying so; a proxied model receives them as sent.
+UNSUPPORTED = ("tools", "tool_choice", "functions", "function_call", "parallel_tool_calls", "response_format",
+               "logprobs", "top_logprobs", "logit_bias", "presence_penalty", "frequency_penalty", "best_of",
+               "suffix", "audio", "modalities", "prediction", "web_search_options")
+HARMLESS = (None, False, 0, "", [], {}, "none", "auto", "text", {"type": "text"})  # values that ask for nothing
+
+
+class _Unsupported(_Request):
+    tools: Any = None
+    tool_choice: Any = None
+    functions: Any = None
+    function_call: Any = None
+    parallel_tool_calls: Any = None
+    response_format: Any = None
+    logprobs: Any = None
+    top_logprobs: Any = None
+    logit_bias: Any = None
+    presence_penalty: Any = None
+    frequency_penalty: Any = None
+    best_of: Any = None
+    suffix: Any = None
+    audio: Any = None
+    modalities: Any = None
+    prediction: Any = None
+    web_search_options: Any = None
+
+    supported: ClassVar[tuple[str, ...]] = ()  # of UNSUPPORTED, what a subclass does honour
+
+    def unsupported(self) -> str | None:
+        """The first unsupported field this request asks something of, if any."""
+        for name in (n for n in UNSUPPORTED if n not in self.supported):
+            value = getattr(self, name)
+            if not (value in HARMLESS or (name == "best_of" and value == 1)
+                    or (name == "modalities" and value == ["text"])):
+                return name
+        return None
+
+
+class _Sampling(_Unsupported):
     temperature: float = Field(1.0, ge=0, le=2, description="0 = greedy")
     top_p: float = Field(1.0, gt=0, le=1)
     n: int = Field(1, ge=1, description="answers per prompt (capped by the server)")
-    stream: bool = False
+    stream: StrictBool = False
     stream_options: StreamOptions | None = None
-    stop: str | list[str] | None = Field(None, description="up to the server's cap of stop sequences")
+    stop: Text | list[Text] | None = Field(None, description="up to the server's cap of stop sequences")
     seed: int | None = SEED
     max_tokens: int | None = Field(None, ge=1, description="capped by the server")
 
@@ -55,22 +107,24 @@ class _Sampling(_Request):
 
 
 class ChatCompletionRequest(_Sampling):
-    model: str = Field(min_length=1)
+    model: Text = Field(min_length=1)
     messages: list[ChatMessage] = Field(min_length=1)
     max_completion_tokens: int | None = Field(None, ge=1, description="OpenAI's newer name for max_tokens")
 
 
 class CompletionRequest(_Sampling):
-    model: str = Field(min_length=1)
-    prompt: str | list[str] = Field(description="a raw text prompt (no chat template) or a list of them")
-    max_tokens: int | None = Field(16, ge=1, description="capped by the server")
-    echo: bool = False
+    model: Text = Field(min_length=1)
+    prompt: Text | list[Text] = Field(description="a raw text prompt (no chat template) or a list of them")
+    max_tokens: int | None = Field(16, ge=0, description="capped by the server; 0 with echo scores the prompt")
+    echo: StrictBool = False
+    logprobs: int | None = Field(None, ge=0, le=5, description="log-probs of each token and its top alternatives")
+    supported: ClassVar[tuple[str, ...]] = ("logprobs",)
 
 
 class CompareRequest(_Request):
-    models: list[str] = Field(min_length=2, description="two or more distinct model names; a/b are the first two")
+    models: list[Text] = Field(min_length=2, description="two or more distinct model names; a/b are the first two")
     messages: list[ChatMessage] | None = Field(None, min_length=1)
-    prompt: str | None = Field(None, description="a single user turn (give this or messages)")
+    prompt: Text | None = Field(None, description="a single user turn (give this or messages)")
     max_tokens: int | None = Field(None, ge=1)
     temperature: float = Field(0.0, ge=0, le=2)
     top_p: float = Field(1.0, gt=0, le=1)
@@ -78,9 +132,9 @@ class CompareRequest(_Request):
 
 
 class VoteRequest(_Request):
-    comparison_id: str = Field(min_length=1)
+    comparison_id: Text = Field(min_length=1)
     choice: Choice
-    voter: str | None = None
+    voter: Text | None = None
 
 
 # ---- responses ------------------------------------------------------------------------------
@@ -132,8 +186,19 @@ class ChatCompletion(_Answer):
     choices: list[ChatChoice]
 
 
+class CompletionLogprobs(BaseModel):
+    """OpenAI's legacy completion log-probs: per token its text, log-probability (null for a prompt's
+    first token, which nothing predicts), the most likely alternatives and its character offset."""
+
+    tokens: list[str]
+    token_logprobs: list[float | None]
+    top_logprobs: list[dict[str, float] | None]
+    text_offset: list[int]
+
+
 class CompletionChoice(_Choice):
     text: str
+    logprobs: CompletionLogprobs | None = None
 
 
 class Completion(_Answer):

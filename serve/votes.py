@@ -62,6 +62,10 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
+class AlreadyVoted(InstructrlError):
+    """A comparison that already has its vote (the arena takes one vote per comparison)."""
+
+
 class _Connection(sqlite3.Connection):
     """A plain connection that can be weakly referenced: a thread that ends drops its connection
     (closing it) instead of the store keeping it open forever."""
@@ -194,10 +198,12 @@ class VoteStore:
                              [(comparison_id, i, m, answers[m]) for i, m in enumerate(models)])
         return comparison_id
 
-    def record_vote(self, comparison_id: str, choice: str, voter: str | None = None) -> dict[str, Any]:
+    def record_vote(self, comparison_id: str, choice: str, voter: str | None = None,
+                    once: bool = False) -> dict[str, Any]:
         """Store a vote on the first two answers of a comparison and return it with the models revealed.
 
-        Raises ValueError for a choice not in CHOICES and KeyError for an unknown comparison."""
+        Raises ValueError for a choice not in CHOICES and KeyError for an unknown comparison; with
+        ``once`` (the server's votes), AlreadyVoted when the comparison has a vote already."""
         if choice not in CHOICES:
             raise ValueError(f"vote choice {choice!r} is not one of {', '.join(CHOICES)}")
         vote = {"id": uuid.uuid4().hex, "comparison_id": comparison_id, "choice": choice, "voter": voter,
@@ -206,6 +212,10 @@ class VoteStore:
             row = conn.execute("SELECT models FROM comparisons WHERE id = ?", (comparison_id,)).fetchone()
             if row is None:
                 raise KeyError(f"no comparison with id {comparison_id!r} in {self.path}")
+            # checked inside the write transaction, so two voters racing cannot both get in
+            if once and conn.execute("SELECT 1 FROM votes WHERE comparison_id = ?", (comparison_id,)).fetchone():
+                raise AlreadyVoted(f"comparison {comparison_id} already has a vote; one vote per comparison",
+                                   "compare again (POST /v1/compare) to vote on a new pair of answers")
             conn.execute("INSERT INTO votes (id, comparison_id, choice, voter, created) VALUES (?, ?, ?, ?, ?)",
                          (vote["id"], comparison_id, choice, voter, vote["created"]))
         models = json.loads(row[0])

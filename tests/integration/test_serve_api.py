@@ -13,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from instructrl.checkpoints import Card, Registry
+from instructrl.errors import ConfigError
 from instructrl.models.policy import SamplingParams
 from serve.app import create_app
 from serve.engine import Engine, QueueFull
@@ -292,18 +293,21 @@ def test_compare_vote_and_leaderboard(make_client, store, tiny_policy, tmp_path)
             "messages": [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"},
                          {"role": "user", "content": "c"}]})
         assert conversation.status_code == 200
-        for comparison_id, choice in [(comparison["id"], "a"), (comparison["id"], "tie"),
-                                      (conversation.json()["id"], "b")]:
+        for comparison_id, choice in [(comparison["id"], "a"), (conversation.json()["id"], "b")]:
             voted = client.post("/v1/votes", json={"comparison_id": comparison_id, "choice": choice})
             assert voted.status_code == 200, voted.text
             assert voted.json()["choice"] == choice
-        assert store.vote_count() == 3
+        # one vote per comparison: a second one, even a contradictory one, is refused
+        again = client.post("/v1/votes", json={"comparison_id": comparison["id"], "choice": "b"})
+        assert again.status_code == 409, again.text
+        assert again.json()["error"]["code"] == "already_voted" and "one vote per comparison" in again.text
+        assert store.vote_count() == 2
         board = client.get("/v1/leaderboard").json()["data"]
         rows = {row["model"]: row for row in board}
         assert set(rows) == {TINY, "tiny-b"}
         # tiny-random won as "a" in the first comparison and as "b" in the second (listed second there)
-        assert (rows[TINY]["games"], rows[TINY]["wins"], rows[TINY]["ties"]) == (3, 2, 1)
-        assert (rows["tiny-b"]["games"], rows["tiny-b"]["wins"], rows["tiny-b"]["ties"]) == (3, 0, 1)
+        assert (rows[TINY]["games"], rows[TINY]["wins"], rows[TINY]["ties"]) == (2, 2, 0)
+        assert (rows["tiny-b"]["games"], rows["tiny-b"]["wins"], rows["tiny-b"]["ties"]) == (2, 0, 0)
         assert rows[TINY]["rating"] > rows["tiny-b"]["rating"]
 
         bad = [({"comparison_id": "no-such-id", "choice": "a"}, 404, "comparison_id"),
@@ -319,7 +323,7 @@ def test_compare_vote_and_leaderboard(make_client, store, tiny_policy, tmp_path)
             response = client.post(path, json=body)
             assert response.status_code == status, (body, response.text)
             assert response.json()["error"]["param"] == param
-        assert store.vote_count() == 3  # nothing lost, nothing extra
+        assert store.vote_count() == 2  # nothing lost, nothing extra
 
 
 # ---- many models: proxies and LRU ---------------------------------------------------------------------------
@@ -397,3 +401,255 @@ def test_engine_greedy_matches_policy_generate_on_the_real_model(real_policy):
     finally:
         engine.stop()
     assert answers == [g.text for g in expected]
+
+
+# ---- start-up refuses what cannot be served; one checkpoint under two names is one model -------------------
+
+
+@pytest.mark.parametrize(("spec", "words"), [("ppo", ["ppo", "instructrl train ppo", "instructrl checkpoints list"]),
+                                             ("no-such-model", ["no-such-model", "instructrl checkpoints list"])])
+def test_a_model_not_trained_or_unknown_is_refused_at_start_up(store, tmp_path, spec, words):
+    registry = Registry(tmp_path / "checkpoints")
+    with pytest.raises(ConfigError) as refused:
+        create_app(Settings(models=(TINY, spec)), registry=registry, vote_store=store)
+    for word in words:
+        assert word in str(refused.value)
+
+
+def test_an_alias_and_its_checkpoint_are_one_model_never_paired_in_the_arena(store, tiny_policy, tmp_path):
+    import random
+
+    from serve.ui import pick_pair
+
+    registry = Registry(tmp_path / "checkpoints")
+    full = registry.write(Card(name="sft-tiny-0742155a", stage="sft"), tiny_policy.save).name
+    client = TestClient(create_app(Settings(models=("sft", TINY)), registry=registry, vote_store=store))
+    with client:
+        assert [m["id"] for m in client.get("/v1/models").json()["data"]] == ["sft", TINY]
+        pool = client.app.state.pool
+        assert pool.get(full) is pool.get("sft")  # one loaded copy of the weights
+        assert client.post("/v1/chat/completions", json={**chat(max_tokens=2), "model": full}).status_code == 200
+        assert pool.loaded() == ["sft"]
+        rng = random.Random(0)
+        pairs = [pick_pair(client.app.state.backend.models(), rng) for _ in range(50)]
+        assert all(not pool.same_model(a, b) for a, b in pairs)
+        refused = client.post("/v1/compare", json={"models": ["sft", full], "prompt": "Hi", "max_tokens": 2})
+        assert refused.status_code == 400 and refused.json()["error"]["param"] == "models"
+
+
+# ---- text that no tokenizer takes ------------------------------------------------------------------------
+
+SURROGATE = "caf\ud800"
+UNENCODABLE = [
+    ("/v1/chat/completions", chat(SURROGATE), "messages.0.content"),
+    ("/v1/chat/completions", chat(messages=[{"role": "user", "content": [{"type": "text", "text": SURROGATE}]}]),
+     "messages.0.content.0.text"),
+    ("/v1/chat/completions", chat(stop=[SURROGATE]), "stop.0"),
+    ("/v1/completions", {"model": TINY, "prompt": SURROGATE}, "prompt"),
+    ("/v1/completions", {"model": TINY, "prompt": ["ok", SURROGATE]}, "prompt.1"),
+    ("/v1/compare", {"models": [TINY, "other"], "prompt": SURROGATE}, "prompt"),
+    ("/v1/compare", {"models": [TINY, "other"], "messages": [{"role": "user", "content": SURROGATE}]},
+     "messages.0.content"),
+    ("/v1/votes", {"comparison_id": SURROGATE, "choice": "a"}, "comparison_id"),
+]
+
+
+@pytest.mark.parametrize(("path", "body", "param"), UNENCODABLE, ids=[u[2] + u[0] for u in UNENCODABLE])
+def test_a_lone_surrogate_is_a_400_naming_the_field_and_the_next_request_works(store, path, body, param):
+    settings = Settings(models=(TINY,), serve_registry=False)
+    with TestClient(create_app(settings, vote_store=store), raise_server_exceptions=False) as client:
+        # json.dumps escapes the surrogate as \ud800, as a JavaScript or curl client would send it
+        response = client.post(path, content=json.dumps(body), headers={"content-type": "application/json"})
+        assert response.status_code == 400, response.text
+        error = response.json()["error"]
+        assert error["param"] == param and "surrogate" in error["message"]
+        assert client.post("/v1/chat/completions", json=chat(max_tokens=2)).status_code == 200
+
+
+# ---- the arena obeys chat's caps and stops when its client leaves; a disconnect is one log line ------------
+
+
+def _leave_after(app, path: str, body: dict, seconds: float) -> list[dict]:
+    """Drive the ASGI app as a client that sends ``body`` and hangs up ``seconds`` later; returns what it sent."""
+    import asyncio
+
+    pending = [{"type": "http.request", "body": json.dumps(body).encode(), "more_body": False}]
+    sent: list[dict] = []
+
+    async def receive():
+        if pending:
+            return pending.pop(0)
+        await asyncio.sleep(seconds)
+        return {"type": "http.disconnect"}
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "http_version": "1.1", "method": "POST", "scheme": "http", "path": path,
+             "raw_path": path.encode(), "root_path": "", "query_string": b"", "server": ("test", 80),
+             "client": ("test", 1), "headers": [(b"content-type", b"application/json")]}
+    asyncio.run(app(scope, receive, send))
+    return sent
+
+
+@pytest.fixture
+def arena(store, tiny_policy, tmp_path):
+    registry = Registry(tmp_path / "checkpoints")
+    registry.write(Card(name="tiny-b", stage="sft"), tiny_policy.save)
+    with TestClient(create_app(Settings(models=(TINY,)), registry=registry, vote_store=store)) as client:
+        yield client
+
+
+def test_compare_enforces_the_prompt_length_and_token_caps(arena):
+    long_messages = [{"role": "user", "content": "x" * 5000}]
+    for body, param, code in [({"prompt": "x" * 5000}, "prompt", "context_length_exceeded"),
+                              ({"messages": long_messages}, "messages", "context_length_exceeded"),
+                              ({"prompt": "x" * 1500, "max_tokens": 1000}, "max_tokens", "context_length_exceeded"),
+                              ({"prompt": "Hi", "max_tokens": 10**6}, "max_tokens", None)]:
+        response = arena.post("/v1/compare", json={"models": [TINY, "tiny-b"], **body})
+        assert response.status_code == 400, response.text
+        assert (response.json()["error"]["param"], response.json()["error"]["code"]) == (param, code)
+
+
+def test_compare_stops_generating_when_its_client_leaves(arena, store):
+    body = {"models": [TINY, "tiny-b"], "prompt": "Go on and on", "max_tokens": 2000}
+    sent = _leave_after(arena.app, "/v1/compare", body, 0.5)
+    assert sent[0]["status"] == 499
+    engines = [arena.app.state.pool.get(name).engine for name in (TINY, "tiny-b")]
+    deadline = time.monotonic() + 10
+    while any(e.running or e.queue_depth for e in engines) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert [e.running for e in engines] == [0, 0]
+    assert store._conn().execute("SELECT COUNT(*) FROM comparisons").fetchone()[0] == 0  # nothing half-shown
+
+
+def test_a_disconnect_is_one_log_line_and_counted(client, caplog):
+    import gc
+    import logging
+
+    caplog.set_level(logging.INFO, logger="serve.app")
+    sent = _leave_after(client.app, "/v1/chat/completions", chat(max_tokens=2000, n=2, temperature=0), 0.3)
+    gc.collect()
+    assert sent[0]["status"] == 499
+    assert not [r for r in caplog.records if "never retrieved" in r.getMessage()]
+    assert [r.getMessage() for r in caplog.records if "disconnected" in r.getMessage()] == [
+        "/v1/chat/completions: the client disconnected; its generation was stopped"]
+    assert 'instructrl_requests_total{route="/v1/chat/completions",status="499"} 1.0' in client.get("/metrics").text
+
+
+# ---- metrics count a crash as 500; booleans are booleans ------------------------------------------------
+
+
+def test_a_crash_is_a_500_json_error_counted_as_500(store):
+    app = create_app(Settings(models=(TINY,), serve_registry=False), vote_store=store)
+
+    async def crash():
+        raise RuntimeError("a bug")
+
+    app.add_api_route("/crash", crash)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.get("/crash")
+        assert response.status_code == 500 and response.json()["error"]["type"] == "server_error"
+        text = client.get("/metrics").text
+    assert 'instructrl_requests_total{route="other",status="500"} 1.0' in text
+    assert 'status="499"' not in text
+
+
+STRICT = [("/v1/chat/completions", chat(stream="yes"), "stream"),
+          ("/v1/chat/completions", chat(stream=1), "stream"),
+          ("/v1/chat/completions", chat(stream=True, stream_options={"include_usage": "true"}),
+           "stream_options.include_usage"),
+          ("/v1/completions", {"model": TINY, "prompt": "a", "echo": "yes"}, "echo")]
+
+
+@pytest.mark.parametrize(("path", "body", "param"), STRICT, ids=[s[2] + str(s[1].get("stream")) for s in STRICT])
+def test_booleans_are_strict(client, path, body, param):
+    response = client.post(path, json=body)
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert error["param"] == param and "true or false" in error["message"]
+
+
+# ---- fields we cannot honour are refused, not ignored ----------------------------------------------------
+
+TOOL = {"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}
+REFUSED = [("tools", [TOOL]), ("response_format", {"type": "json_object"}), ("logprobs", True),
+           ("top_logprobs", 3), ("logit_bias", {"5": 10}), ("presence_penalty", 0.5), ("tool_choice", "required")]
+
+
+@pytest.mark.parametrize(("field", "value"), REFUSED, ids=[r[0] for r in REFUSED])
+def test_unsupported_openai_fields_are_a_400_saying_so(client, field, value):
+    response = client.post("/v1/chat/completions", json=chat(max_tokens=2, **{field: value}))
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert (error["param"], error["code"]) == (field, "unsupported_parameter")
+    assert "not supported" in error["message"]
+
+
+def test_unsupported_completion_fields_and_harmless_defaults(client):
+    for field, value in [("suffix", "end"), ("best_of", 3), ("logprobs", 9)]:
+        response = client.post("/v1/completions", json={"model": TINY, "prompt": "a", field: value})
+        assert response.status_code == 400 and response.json()["error"]["param"] == field, response.text
+    harmless = {"tools": [], "tool_choice": "none", "response_format": {"type": "text"}, "logprobs": False,
+                "presence_penalty": 0, "frequency_penalty": 0.0, "logit_bias": {}}
+    assert client.post("/v1/chat/completions", json=chat(max_tokens=2, **harmless)).status_code == 200
+
+
+# ---- the command line: a votes export validates as is; serve --help shows every default ------------------
+
+
+def test_data_validate_detects_a_votes_export_as_comparisons(store, tmp_path, capsys):
+    from instructrl.cli import main as cli_main
+
+    store.record_vote(store.record_comparison("Say hi.", {"m1": "Hi!", "m2": "Hello there."}), "b")
+    out = tmp_path / "votes.jsonl"
+    assert cli_main(["votes", "export", "--db", str(store.path), "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert cli_main(["data", "validate", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "schema: comparisons (detected" in printed and "bad row" not in printed
+
+
+def test_serve_help_shows_every_flags_default(capsys):
+    from instructrl.cli import main as cli_main
+
+    with pytest.raises(SystemExit):
+        cli_main(["serve", "--help"])
+    flags = capsys.readouterr().out.split("options:")[1].split("\n  -")[2:]  # each flag after --help
+    assert len(flags) >= 20
+    assert [f.split()[0] for f in flags if "(default:" not in f] == []
+
+
+# ---- log-probs on /v1/completions, as lm-evaluation-harness's local-completions model reads them ------------
+
+
+def test_completion_logprobs_with_echo_are_the_models_own_logprobs(client, tiny_policy):
+    prompt = "abcdef"  # the tiny tokenizer is one token per byte
+    response = client.post("/v1/completions", json={"model": TINY, "prompt": prompt, "max_tokens": 0,
+                                                     "echo": True, "logprobs": 2})
+    assert response.status_code == 200, response.text
+    choice = response.json()["choices"][0]
+    logprobs = choice["logprobs"]
+    assert choice["text"] == prompt
+    assert logprobs["tokens"] == list(prompt) and logprobs["text_offset"] == [0, 1, 2, 3, 4, 5]
+    assert logprobs["token_logprobs"][0] is None and logprobs["top_logprobs"][0] is None
+    # each token's log-prob and their sum equal Policy.logprobs (its own, cached, path)
+    for i in range(1, len(prompt)):
+        expected = tiny_policy.logprobs([prompt[:i]], [prompt[i]])[0]
+        assert logprobs["token_logprobs"][i] == pytest.approx(expected, abs=1e-4)
+        top = logprobs["top_logprobs"][i]
+        assert len(top) == 2 and max(top.values()) >= logprobs["token_logprobs"][i] - 1e-6
+    whole = tiny_policy.logprobs([prompt[0]], [prompt[1:]])[0]
+    assert sum(logprobs["token_logprobs"][1:]) == pytest.approx(whole, abs=1e-4)
+
+
+def test_completion_logprobs_of_a_generated_answer(client):
+    body = {"model": TINY, "prompt": "abc", "max_tokens": 4, "temperature": 0, "logprobs": 1}
+    plain = client.post("/v1/completions", json=body).json()["choices"][0]
+    logprobs = plain["logprobs"]
+    assert logprobs["text_offset"][0] == 3 and len(logprobs["tokens"]) >= 1
+    assert all(isinstance(v, float) and v <= 0 for v in logprobs["token_logprobs"])
+    echoed = client.post("/v1/completions", json={**body, "echo": True}).json()["choices"][0]["logprobs"]
+    assert echoed["tokens"][:3] == ["a", "b", "c"] and echoed["token_logprobs"][3:] == logprobs["token_logprobs"]
+    streamed = client.post("/v1/completions", json={**body, "stream": True})
+    assert streamed.status_code == 400 and streamed.json()["error"]["param"] == "logprobs"
