@@ -13,9 +13,14 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
+import sqlite3
 import subprocess
 import sys
+import threading
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -203,3 +208,156 @@ def test_ppo_ptx_survives_kill_9(tmp_path):
                     # rich, whose style module calls random.getrandbits at import. The first gold score runs
                     # before the first save, but in a resumed process after the state is restored.
                     skip=("state.rng.python",))
+
+
+# ---- the eval suite -----------------------------------------------------------------------------
+
+
+def _cached_answers(out: Path) -> int:
+    path = out / "generations.sqlite"
+    if not path.exists():
+        return 0
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1) as db:
+            return int(db.execute("SELECT COUNT(*) FROM generations").fetchone()[0])
+    except sqlite3.Error:  # created but not yet given its tables
+        return 0
+
+
+def _stable(results: dict) -> dict:
+    """results.json less what differs between two identical runs: clocks and the cache's hit counts."""
+    results = {k: v for k, v in results.items() if k not in ("cache", "wall_time_s", "finished")}
+    results["sections"] = {name: {k: v for k, v in section.items() if k != "wall_time_s"}
+                           for name, section in results["sections"].items()}
+    return results
+
+
+def _write_prompts(folder: Path) -> None:
+    rows = [{"id": f"p{i}", "category": ("generation", "open_qa", "brainstorming")[i % 3],
+             "prompt": f"Name {i % 3 + 2} kinds of fruit, please ({i}).", "completion": "Apples and pears."}
+            for i in range(40)]
+    (folder / "prompts.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+
+@pytest.mark.slow
+def test_eval_suite_survives_kill_9(tmp_path):
+    args = ["eval", "--suite", "winrate", "--models", "base:tiny-random,prompted:tiny-random,tiny-random",
+            "--baseline", "tiny-random", "--base-model", "tiny-random", "--judge", "rm:tiny-random",
+            "--prompts", "prompts.jsonl", "--out", "out", "--max-new-tokens", "8", "--batch-size", "2",
+            "--n-boot", "100", "--no-progress"]
+    whole, cut = tmp_path / "whole", tmp_path / "cut"
+    for folder in (whole, cut):
+        folder.mkdir()
+        _write_prompts(folder)
+    reference = _start(args, whole, "whole.log")
+    killed = _start(args, cut, "first.log")
+    _wait_for(lambda: _cached_answers(cut / "out") >= 6, killed, "six cached answers")
+    _kill(killed)
+    kept = _cached_answers(cut / "out")
+    assert not (cut / "out" / "results.json").exists(), "the eval had finished before the kill: make it longer"
+
+    _finish(_start(args, cut, "second.log"), cut, "second.log")
+    _finish(reference, whole, "whole.log")
+    first, again = (json.loads((f / "out" / "results.json").read_text()) for f in (whole, cut))
+    # the rerun took every answer the killed run had committed from the cache and generated only the rest
+    assert again["cache"]["hits"] >= kept > 0
+    assert again["cache"]["generated"] + again["cache"]["hits"] == first["cache"]["generated"] + first["cache"]["hits"]
+    assert again["cache"]["generated"] < first["cache"]["generated"]
+    assert _cached_answers(cut / "out") == _cached_answers(whole / "out")
+    print(f"killed with {kept} answers cached; the rerun reused {again['cache']['hits']} and generated "
+          f"{again['cache']['generated']} (the uninterrupted run generated {first['cache']['generated']})")
+    assert _stable(again) == _stable(first)
+
+
+# ---- the vote store -----------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _post(url: str, body: dict, timeout: float = 30) -> tuple[int, dict]:
+    request = urllib.request.Request(url, json.dumps(body).encode(), {"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as err:
+        return err.code, {}
+
+
+def _serve(workdir: Path, port: int, log: str) -> subprocess.Popen:
+    server = _start(["serve", "--model", "tiny-random", "--host", "127.0.0.1", "--port", str(port),
+                     "--votes-db", "votes.sqlite", "--threads", "1"], workdir, log)
+
+    def ready() -> bool:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models", timeout=2) as response:
+                return response.status == 200
+        except OSError:
+            return False
+
+    _wait_for(ready, server, "the server answering /v1/models")
+    return server
+
+
+def _voter(base: str, client: int, acknowledged: list, stop: threading.Event, rounds: int = 50) -> None:
+    """Compare, then vote once on that comparison; record each vote answered with a 2xx. Ends at
+    ``rounds`` votes, when told to, or at the first failed request (the server is gone)."""
+    for n in range(rounds):
+        if stop.is_set():
+            return
+        voter = f"client{client}-{n}"
+        try:
+            status, comparison = _post(f"{base}/v1/compare", {"models": ["tiny-random", "tiny-b"],
+                                                              "prompt": f"Say hello to {voter}.", "max_tokens": 2})
+            if status // 100 != 2:
+                return
+            status, vote = _post(f"{base}/v1/votes", {"comparison_id": comparison["id"], "choice": "ab"[n % 2],
+                                                      "voter": voter})
+        except OSError:  # connection refused or reset: the server was killed
+            return
+        if status // 100 == 2:
+            acknowledged.append((comparison["id"], voter))
+
+
+@pytest.mark.slow
+def test_vote_store_keeps_every_acknowledged_vote_after_kill_9(tmp_path):
+    from instructrl.checkpoints import Card, Registry
+    from instructrl.models.policy import Policy
+
+    workdir = tmp_path / "serve"
+    # a second model for the arena: a copy of the tiny model as a checkpoint in this server's registry
+    Registry(workdir / "checkpoints").write(Card(name="tiny-b", stage="sft"), Policy.load("tiny-random").save)
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = _serve(workdir, port, "first.log")
+    acknowledged: list[tuple[str, str]] = []
+    stop = threading.Event()
+    clients = [threading.Thread(target=_voter, args=(base, i, acknowledged, stop), daemon=True) for i in range(8)]
+    for client in clients:
+        client.start()
+    _wait_for(lambda: len(acknowledged) >= 24, server, "24 acknowledged votes", timeout=120)
+    _kill(server)  # mid-way: eight clients are still comparing and voting
+    stop.set()
+    for client in clients:
+        client.join(timeout=60)
+    assert not any(c.is_alive() for c in clients)
+    assert len(acknowledged) < 8 * 50, "every client finished before the kill"
+
+    server = _serve(workdir, port, "second.log")  # the same database, after the crash
+    try:
+        status, _ = _post(f"{base}/v1/votes", {"comparison_id": acknowledged[0][0], "choice": "tie",
+                                              "voter": "after-restart"})
+        assert status // 100 in (2, 4)  # the restarted server reads and writes the database
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=60)
+    with sqlite3.connect(workdir / "votes.sqlite") as db:
+        rows = db.execute("SELECT comparison_id, voter FROM votes WHERE voter != 'after-restart'").fetchall()
+    stored = [row for row in rows if row in set(acknowledged)]
+    print(f"acknowledged {len(acknowledged)}, stored {len(stored)} (votes in the database: {len(rows)})")
+    assert len(set(acknowledged)) == len(acknowledged)
+    assert sorted(stored) == sorted(acknowledged)  # none lost, none twice
+    assert len(set(rows)) == len(rows)  # and no vote at all stored twice
