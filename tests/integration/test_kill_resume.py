@@ -144,7 +144,13 @@ def kill_and_resume(tmp_path: Path, args: list[str], save_every: int, kill_at: i
             setup(folder)
     reference = _start(args, whole, "whole.log")  # the uninterrupted run, alongside the one to kill
     killed = _start(args, cut, "first.log")
-    saved = _wait_for(lambda: _saved_step(cut) >= kill_at and _saved_step(cut), killed, f"state at step {kill_at}")
+
+    def between_saves() -> bool:  # state saved at kill_at or later, and a step trained since: work to lose
+        logged = cut / "runs"
+        steps = [s for f in logged.glob("*/") if (f / "metrics.jsonl").exists() for s in _trained_steps(f)]
+        return _saved_step(cut) >= kill_at and bool(steps) and max(steps) > _saved_step(cut)
+
+    _wait_for(between_saves, killed, f"a step trained after the state of step {kill_at}")
     _kill(killed)
     saved = _saved_step(cut)  # the state a rerun finds (a save may have finished just before the kill)
     run_dir = _run_dir(cut)
@@ -319,7 +325,6 @@ def _voter(base: str, client: int, acknowledged: list, stop: threading.Event, ro
             acknowledged.append((comparison["id"], voter))
 
 
-@pytest.mark.slow
 def test_vote_store_keeps_every_acknowledged_vote_after_kill_9(tmp_path):
     from instructrl.checkpoints import Card, Registry
     from instructrl.models.policy import Policy
