@@ -232,6 +232,8 @@ def fit(
         optimizer.load_state_dict(saved["optimizer"])
         scheduler.load_state_dict(saved["scheduler"])
         step, earlier = saved["step"], saved.get("elapsed_s", 0.0)  # states from before elapsed_s count 0
+        if accelerator.is_main_process:  # say so: a rerun that silently started over would look the same
+            print(f"[{desc}] resumed at step {step}", flush=True)
     model, optimizer = accelerator.prepare(model, optimizer)
     logger = RunLogger(run_dir, enabled=accelerator.is_main_process)
     trainable = [p for p in model.parameters() if p.requires_grad]

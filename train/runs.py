@@ -40,6 +40,7 @@ def run_identity(stage: str, config, data_fingerprint: str) -> RunIdentity:
 def start_run(run) -> float:
     """What every stage does first: CPU threads and the seed from ``run`` (a RunConfig); returns the
     start time for the card's wall time."""
+    import random
     import time
 
     import torch
@@ -47,6 +48,9 @@ def start_run(run) -> float:
     if run.threads:
         torch.set_num_threads(run.threads)
     torch.manual_seed(run.seed)
+    # the saved state restores Python's RNG too, so seed it: unseeded, two runs of one command started
+    # from different states and anything drawing from `random` (a library, a future data sampler) differed
+    random.seed(run.seed)
     return time.perf_counter()
 
 
