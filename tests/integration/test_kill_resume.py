@@ -363,3 +363,29 @@ def test_vote_store_keeps_every_acknowledged_vote_after_kill_9(tmp_path):
     assert len(set(acknowledged)) == len(acknowledged)
     assert sorted(stored) == sorted(acknowledged)  # none lost, none twice
     assert len(set(rows)) == len(rows)  # and no vote at all stored twice
+
+
+# ---- data compare ------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_data_compare_survives_kill_9(tmp_path):
+    """A run SIGKILLed after its first chunk of 32 prompts resumes from that chunk and writes, byte for
+    byte, the file of a run never interrupted."""
+    def args(out: str) -> list[str]:
+        return ["data", "compare", "--model", "tiny-random", "--split", "train", "--k", "2", "--noise", "0.25",
+                "--max-new-tokens", "8", "--limit", "70", "--out", out]
+
+    whole = tmp_path / "whole"
+    _finish(_start(args("comparisons.jsonl"), whole, "whole.log"), whole, "whole.log")
+    cut = tmp_path / "cut"
+    progress = cut / "comparisons.jsonl.progress.json"
+    first = _start(args("comparisons.jsonl"), cut, "first.log")
+    _wait_for(lambda: progress.exists() and json.loads(progress.read_text())["done"] >= 32, first, "a saved chunk")
+    _kill(first)
+    done = json.loads(progress.read_text())["done"]
+    assert done < 70 and not (cut / "comparisons.jsonl").exists()
+    text = _finish(_start(args("comparisons.jsonl"), cut, "again.log"), cut, "again.log")
+    assert f"resuming: {done} done" in text
+    assert (cut / "comparisons.jsonl").read_bytes() == (whole / "comparisons.jsonl").read_bytes()
+    assert not list(cut.glob("comparisons.jsonl.*"))
