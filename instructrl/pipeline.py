@@ -173,16 +173,26 @@ def wiring(stage: str, ctx: Context) -> dict[str, Any]:
     return {}
 
 
+def trained_by(stage: str) -> str:
+    """The training stage that a pipeline stage runs: ppo and ppo-ptx are both ``train ppo``."""
+    return "ppo" if stage.startswith("ppo") else stage
+
+
+def resolved_config(stage: str, ctx: Context):
+    """A pipeline training stage's settings, resolved into its training stage's own config."""
+    base = trained_by(stage)
+    return stage_config(base, getattr(ctx.config, base), wiring(stage, ctx))
+
+
 def train_stage(stage: str, ctx: Context) -> Outcome:
     """Run a training stage through its own ``run``; it returns the finished checkpoint when one with the
     same run identity exists, which is how a rerun skips it."""
     from instructrl.checkpoints import Registry
 
-    settings = getattr(ctx.config, "ppo" if stage.startswith("ppo") else stage)
-    config = stage_config("ppo" if stage.startswith("ppo") else stage, settings, wiring(stage, ctx))
+    config = resolved_config(stage, ctx)
     registry = Registry()
     before = {c.name for c in registry.list()}
-    checkpoint = importlib.import_module(TRAINED["ppo" if stage.startswith("ppo") else stage]).run(config, registry)
+    checkpoint = importlib.import_module(TRAINED[trained_by(stage)]).run(config, registry)
     metric, numbers = key_metric(stage, checkpoint.card.metrics)
     numbers["trained_in_s"] = checkpoint.card.wall_time_s
     return Outcome(checkpoint.name, checkpoint.name in before, metric, numbers)
@@ -377,11 +387,9 @@ def dry_run(config: PipelineConfig, out: Path) -> None:
     print(f"pipeline plan (output {out}):")
     for number, (stage, _) in enumerate(STAGES, 1):
         print(f"\n{number}. {stage}")
-        if stage in ("sft", "rm", "ppo", "ppo-ptx"):
-            settings = config.ppo if stage.startswith("ppo") else getattr(config, stage)
-            resolved = stage_config("ppo" if stage.startswith("ppo") else stage, settings, wiring(stage, ctx))
-            print(f"   preset {settings.preset}; resolved config:")
-            print("   " + json.dumps(to_dict(resolved), sort_keys=True))
+        if trained_by(stage) in TRAINED:
+            print(f"   preset {getattr(config, trained_by(stage)).preset}; resolved config:")
+            print("   " + json.dumps(to_dict(resolved_config(stage, ctx)), sort_keys=True))
         elif stage.startswith("compare"):
             print("   " + json.dumps(to_dict(config.compare), sort_keys=True) + f" split "
                   f"{'train' if stage == 'compare' else 'validation (k = validation_k, limit = validation_limit, noise 0)'}")
