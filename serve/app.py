@@ -274,11 +274,11 @@ def _refuse_with_stream(request: schemas.CompletionRequest) -> None:
                                param=field)
 
 
-def _completion_logprobs(model: LocalModel, prompt: str, prompt_ids: list[int], answer: str, echo: bool,
-                         top: int) -> schemas.CompletionLogprobs:
-    """OpenAI's (and vLLM's) completion log-probs of the answer's tokens, preceded by the prompt's with echo."""
+def _completion_logprobs(model: LocalModel, prompt: str, prompt_ids: list[int], answer_ids: tuple[int, ...],
+                         echo: bool, top: int) -> schemas.CompletionLogprobs:
+    """OpenAI's (and vLLM's) completion log-probs of the tokens the model sampled (not its text encoded
+    again, which can give other tokens), preceded by the prompt's with echo."""
     tokenizer = model.policy.tokenizer
-    answer_ids = tokenizer(answer, add_special_tokens=False)["input_ids"] if answer else []
     ids = [*prompt_ids, *answer_ids]
     scores, tops = model.token_logprobs(ids, top)
     start = 0 if echo else len(prompt_ids)
@@ -665,8 +665,8 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         logprobs = [None] * len(results)
         if body.logprobs is not None:
             logprobs = await asyncio.to_thread(lambda: [
-                _completion_logprobs(model, prompt, ids, text, body.echo, body.logprobs)
-                for prompt, ids, (text, _) in zip(shown, token_lists, results)])
+                _completion_logprobs(model, prompt, ids, final.token_ids, body.echo, body.logprobs)
+                for prompt, ids, (_, final) in zip(shown, token_lists, results)])
         choices = [schemas.CompletionChoice(index=i, text=(shown[i] if body.echo else "") + text,
                                             finish_reason=final.finish_reason or "stop", logprobs=logprobs[i])
                    for i, (text, final) in enumerate(results)]

@@ -49,6 +49,7 @@ class Event:
     finish_reason: str | None = None  # "stop" or "length" on done
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    token_ids: tuple[int, ...] = ()  # on done: the sampled tokens (the end token excluded), for logprobs
 
 
 class RequestHandle:
@@ -333,7 +334,7 @@ class Engine:
             reason = "stop" if ended or stopped else "length"
             prompt_tokens = len(row.handle.prompt_ids)
             row.handle.push(Event("done", finish_reason=reason, prompt_tokens=prompt_tokens,
-                                  completion_tokens=len(row.tokens)))
+                                  completion_tokens=len(row.tokens), token_ids=tuple(row.tokens)))
             if self.stats.on_tokens:
                 self.stats.on_tokens(prompt_tokens, len(row.tokens))
         return finished

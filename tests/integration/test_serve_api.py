@@ -647,6 +647,12 @@ def test_completion_logprobs_of_a_generated_answer(client):
     body = {"model": TINY, "prompt": "abc", "max_tokens": 4, "temperature": 0, "logprobs": 1}
     plain = client.post("/v1/completions", json=body).json()["choices"][0]
     logprobs = plain["logprobs"]
+    # one entry per sampled token: sampled bytes of the byte-level tiny model, decoded and encoded
+    # again, are other tokens (a broken UTF-8 byte becomes three)
+    sampled = client.post("/v1/completions", json={**body, "temperature": 1.0, "seed": 3, "max_tokens": 8,
+                                                   "n": 4}).json()
+    counts = [len(c["logprobs"]["tokens"]) for c in sampled["choices"]]
+    assert sum(counts) == sampled["usage"]["completion_tokens"]
     assert logprobs["text_offset"][0] == 3 and len(logprobs["tokens"]) >= 1
     assert all(isinstance(v, float) and v <= 0 for v in logprobs["token_logprobs"])
     echoed = client.post("/v1/completions", json={**body, "echo": True}).json()["choices"][0]["logprobs"]
