@@ -151,14 +151,12 @@ class Guard:
     def _check_key(self, scope, path: str) -> ApiError | None:
         if not self.keys or path in OPEN_PATHS:
             return None
+        if self.settings.ui and (path == "/ui" or path.startswith("/ui/")):
+            return None  # the UI has its own sign-in with the same keys (see _mount_ui) and a session cookie
         headers = dict(scope.get("headers") or [])
         auth = headers.get(b"authorization", b"")
         given = auth[7:].strip() if auth[:7].lower() == b"bearer " else headers.get(b"x-api-key", b"")
-        # compare with every key so the time taken does not reveal which key (or prefix) matched
-        matched = False
-        for key in self.keys:
-            matched |= hmac.compare_digest(given, key)
-        if matched:
+        if key_matches(given, self.keys):
             return None
         return ApiError(401, "missing or incorrect API key", "authentication_error", None, "invalid_api_key",
                         {"WWW-Authenticate": "Bearer"})
@@ -185,6 +183,15 @@ class Guard:
             if not message.get("more_body", False):
                 break
         return messages, None
+
+
+def key_matches(given: bytes, keys: list[bytes]) -> bool:
+    """Whether ``given`` is one of ``keys``, compared with every key so the time taken does not reveal
+    which key (or prefix) matched."""
+    matched = False
+    for key in keys:
+        matched |= hmac.compare_digest(given, key)
+    return matched
 
 
 def _replay(messages: list[dict], receive):
@@ -759,12 +766,14 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     routes = {route.path for route in app.routes}
     app.add_middleware(Guard, settings=settings, metrics=metrics, routes=routes)
     if settings.ui:
-        _mount_ui(app, backend)
+        _mount_ui(app, backend, settings.api_keys)
     return app
 
 
-def _mount_ui(app: FastAPI, backend: UiBackend) -> None:
-    """Mount the Gradio chat + arena at /ui when gradio and serve.ui are importable."""
+def _mount_ui(app: FastAPI, backend: UiBackend, api_keys: tuple[str, ...] = ()) -> None:
+    """Mount the Gradio chat + arena at /ui when gradio and serve.ui are importable. With API keys, the
+    UI asks for one in Gradio's sign-in form (any user name) and keeps a session cookie, so a browser can
+    use it while every API route still needs the key in a header."""
     try:
         import gradio
 
@@ -773,4 +782,7 @@ def _mount_ui(app: FastAPI, backend: UiBackend) -> None:
         log.warning("the web UI is not available (%s); serving the API only", err)
         return
     # the default theme fetches its fonts from the web: offline they render mismatched
-    gradio.mount_gradio_app(app, build_ui(backend), path="/ui", theme=offline_theme())
+    keys = [key.encode() for key in api_keys]
+    login = {"auth": lambda _user, password: key_matches(str(password).encode(), keys),
+             "auth_message": "This server needs an API key: enter it as the password (any user name)."}
+    gradio.mount_gradio_app(app, build_ui(backend), path="/ui", theme=offline_theme(), **(login if keys else {}))

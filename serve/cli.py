@@ -90,9 +90,10 @@ def run(args: argparse.Namespace) -> int:
 
     app = create_app(settings)
     where = f"http://{settings.host}:{settings.port}"
+    key_note = "; the UI signs in with it as the password" if settings.ui else ""
     print(f"serving {', '.join(app.state.pool.names()) or '(no models)'} at {where}/v1"
           f"{f' and the UI at {where}/ui' if settings.ui else ''}"
-          f"{' (API key required)' if settings.api_keys else ''}", flush=True)
+          f"{f' (API key required{key_note})' if settings.api_keys else ''}", flush=True)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="info",
                 timeout_graceful_shutdown=int(settings.shutdown_timeout_s))
     return 0

@@ -249,3 +249,66 @@ def test_chat_arena_vote_and_leaderboard_in_chromium(browser, served_ui, tmp_pat
     table = browser.find_element(By.ID, "leaderboard-table").text
     assert table.index(model_b) < table.index(model_a)
     browser.save_screenshot(str(shots / "leaderboard.png"))
+
+
+# ---- the real server with an API key: the browser signs in with the key -------------------------
+
+
+@pytest.fixture
+def keyed_server(tmp_path):
+    import uvicorn
+
+    from serve.app import create_app
+    from serve.settings import Settings
+
+    store = VoteStore(tmp_path / "votes.db")
+    settings = Settings(models=("tiny-random",), serve_registry=False, api_keys=("s3cret",), ui=True)
+    app = create_app(settings, vote_store=store)
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 60
+    while not server.started:
+        if time.time() > deadline or not thread.is_alive():
+            pytest.fail("the test server did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+    store.close()
+
+
+@pytest.mark.browser
+def test_with_an_api_key_the_browser_signs_in_and_chats(browser, keyed_server, tmp_path):
+    import httpx
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    wait = WebDriverWait(browser, 60)
+    browser.get(f"{keyed_server}/ui/")
+
+    def sign_in(key: str) -> None:
+        password = wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "input[type='password']")))
+        browser.find_element(By.CSS_SELECTOR, "input:not([type='password'])").send_keys("me")
+        password.send_keys(key)
+        password.send_keys(Keys.ENTER)
+
+    sign_in("wrong")
+    wait.until(lambda d: "Incorrect" in d.find_element(By.TAG_NAME, "body").text)
+    assert "API key" in browser.find_element(By.TAG_NAME, "body").text  # the sign-in says what to enter
+    browser.get(f"{keyed_server}/ui/")
+    sign_in("s3cret")
+    box = wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "#chat-input textarea")))
+    box.send_keys("Hello")
+    box.send_keys(Keys.ENTER)
+    wait.until(lambda d: [e for e in d.find_elements(By.CSS_SELECTOR, "#chat-box .message.bot, "
+                                                                       "#chat-box [data-testid='bot']")
+                          if e.text.strip()])
+    browser.save_screenshot(str(_screenshots(tmp_path) / "signed-in-chat.png"))
+    # the browser's session cookie opens the UI only: the API still needs the key in a header
+    cookies = {c["name"]: c["value"] for c in browser.get_cookies()}
+    assert httpx.get(f"{keyed_server}/v1/models", cookies=cookies).status_code == 401
+    assert httpx.get(f"{keyed_server}/v1/models", headers={"Authorization": "Bearer s3cret"}).status_code == 200

@@ -246,6 +246,18 @@ def test_api_keys_guard_every_route_but_health(make_client):
     assert client.post("/v1/chat/completions", json=chat()).status_code == 401
 
 
+def test_ui_signs_in_with_an_api_key_while_the_api_still_needs_it_in_a_header(make_client):
+    client = make_client(api_keys=("s3cret",), ui=True)
+    page = client.get("/ui/")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")  # was 401 JSON
+    assert client.get("/ui/config").status_code == 401  # Gradio's own guard: the app needs a sign-in
+    assert client.post("/ui/gradio_api/queue/join", json={"data": [], "fn_index": 0}).status_code == 401
+    assert client.post("/ui/login", data={"username": "me", "password": "wrong"}).status_code == 400
+    assert client.post("/ui/login", data={"username": "me", "password": "s3cret"}).status_code == 200
+    assert client.get("/ui/config").status_code == 200  # the session cookie now opens the UI
+    assert client.get("/v1/models").status_code == 401  # ... and not the API
+
+
 def test_full_queue_answers_429_with_retry_after(make_client, tiny_policy):
     client = make_client(max_batch=1, max_queue=1, retry_after_s=3)
     model = client.app.state.pool.get(TINY)
