@@ -3,7 +3,8 @@ module-level state.
 
 Routes: OpenAI-compatible ``/v1/chat/completions``, ``/v1/completions`` (both stream as SSE ending
 in ``data: [DONE]``; completions also give ``logprobs``, with ``echo`` and ``max_tokens: 0`` those of
-the prompt, as OpenAI's legacy API and vLLM do, so lm-evaluation-harness can score a model), ``/v1/models``; side by side ``/v1/compare``, ``/v1/votes``,
+the prompt, as OpenAI's legacy API and vLLM do, so lm-evaluation-harness can score a model; chat gives
+``logprobs`` / ``top_logprobs`` in OpenAI's chat shape), ``/v1/models``; side by side ``/v1/compare``, ``/v1/votes``,
 ``/v1/leaderboard``; ``/health`` (liveness, never authenticated), ``/ready`` and ``/metrics``
 (Prometheus). Every error has OpenAI's shape ``{"error": {message, type, param, code}}`` so the
 official client raises the matching exception; bad input is a 4xx naming the field, never a 500.
@@ -271,11 +272,17 @@ def _refuse_unsupported(request: schemas._Unsupported) -> None:
                        code="unsupported_parameter")
 
 
-def _refuse_with_stream(request: schemas.CompletionRequest) -> None:
+def _refuse_with_stream(request: schemas.CompletionRequest | schemas.ChatCompletionRequest) -> None:
     """echo, logprobs and max_tokens 0 answer with the whole text at once: not as a stream."""
+    if isinstance(request, schemas.ChatCompletionRequest):
+        asked = [("logprobs", request.logprobs)]
+        if request.top_logprobs is not None and not request.logprobs:
+            raise ApiError(400, "top_logprobs: top_logprobs needs logprobs: true", param="top_logprobs")
+    else:
+        asked = [("echo", request.echo), ("logprobs", request.logprobs is not None),
+                 ("max_tokens", request.max_tokens == 0)]
     if request.stream:
-        for field, used in [("echo", request.echo), ("logprobs", request.logprobs is not None),
-                            ("max_tokens", request.max_tokens == 0)]:
+        for field, used in asked:
             if used:
                 raise ApiError(400, f"{field}: {field} cannot be combined with stream; send stream: false",
                                param=field)
@@ -285,14 +292,32 @@ def _completion_logprobs(model: LocalModel, prompt: str, prompt_ids: list[int], 
                          echo: bool, top: int) -> schemas.CompletionLogprobs:
     """OpenAI's (and vLLM's) completion log-probs of the tokens the model sampled (not its text encoded
     again, which can give other tokens), preceded by the prompt's with echo."""
-    tokenizer = model.policy.tokenizer
+    decode = model.policy.tokenizer.decode
     ids = [*prompt_ids, *answer_ids]
     scores, tops = model.token_logprobs(ids, top)
     start = 0 if echo else len(prompt_ids)
-    tokens = [tokenizer.decode([token]) for token in ids[start:]]
+    tokens = [decode([token]) for token in ids[start:]]
     offsets = list(itertools.accumulate((len(t) for t in tokens[:-1]), initial=0 if echo else len(prompt)))
-    return schemas.CompletionLogprobs(tokens=tokens, token_logprobs=scores[start:], top_logprobs=tops[start:],
-                                      text_offset=offsets if tokens else [])
+    alternatives = [{decode([i]): value for i, value in row} if position else None
+                    for position, row in enumerate(tops)]
+    return schemas.CompletionLogprobs(tokens=tokens, token_logprobs=scores[start:],
+                                      top_logprobs=alternatives[start:], text_offset=offsets if tokens else [])
+
+
+def _chat_logprobs(model: LocalModel, prompt_ids: list[int], answer_ids: tuple[int, ...],
+                   top: int) -> schemas.ChatLogprobs:
+    """OpenAI's chat log-probs of the answer tokens the model sampled, each with its ``top`` alternatives."""
+    decode = model.policy.tokenizer.decode
+
+    def entry(token: int, logprob: float) -> dict[str, Any]:
+        text = decode([token])
+        return {"token": text, "logprob": logprob, "bytes": list(text.encode("utf-8"))}
+
+    scores, tops = model.token_logprobs([*prompt_ids, *answer_ids], top)
+    start = len(prompt_ids)
+    return schemas.ChatLogprobs(content=[
+        schemas.TokenLogprob(**entry(token, score), top_logprobs=[entry(i, v) for i, v in row])
+        for token, score, row in zip(answer_ids, scores[start:], tops[start:])])
 
 
 def _params(request, max_tokens: int, stops: tuple[str, ...], index: int) -> SamplingParams:
@@ -622,6 +647,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
             return await proxied(pool.proxies[body.model], "/chat/completions",
                                  body.model_dump(exclude_unset=True, exclude_none=True), body.stream)
         _refuse_unsupported(body)
+        _refuse_with_stream(body)
         messages = _chat_prompt(body.messages)
         model = await local(body.model)
         ids, budget = encode(model, messages, True, max_tokens, field, "messages")
@@ -631,8 +657,12 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         if body.stream:
             return stream_response(handles, body, rid, created)
         results = await collect(request, handles)
+        logprobs = [None] * len(results)
+        if body.logprobs:
+            logprobs = await asyncio.to_thread(lambda: [
+                _chat_logprobs(model, ids, final.token_ids, body.top_logprobs or 0) for _, final in results])
         choices = [schemas.ChatChoice(index=i, message=schemas.AssistantMessage(content=text),
-                                      finish_reason=final.finish_reason or "stop")
+                                      finish_reason=final.finish_reason or "stop", logprobs=logprobs[i])
                    for i, (text, final) in enumerate(results)]
         completion = sum(final.completion_tokens for _, final in results)
         return schemas.ChatCompletion(id=rid, created=created, model=body.model, choices=choices,

@@ -56,19 +56,20 @@ class LocalModel:
         ids = self.policy.tokenizer(text, add_special_tokens=False)["input_ids"]
         return ids or [self.policy.tokenizer.eos_token_id]
 
-    def token_logprobs(self, ids: list[int], top: int) -> tuple[list[float | None], list[dict[str, float] | None]]:
+    def token_logprobs(self, ids: list[int], top: int) -> tuple[list[float | None], list[list[tuple[int, float]]]]:
         """log p(token i | tokens before it) for each token of ``ids`` (None for the first) and the
-        ``top`` most likely tokens at each position (one forward pass, no cache)."""
+        ``top`` most likely (token id, log-prob) at each position, most likely first (empty for the
+        first token). One forward pass, no cache."""
         import torch
 
         with torch.inference_mode():
             logits = self.policy.model(torch.tensor([ids], device=self.policy.device)).logits[0, :-1]
         logp = torch.log_softmax(logits.float(), dim=-1)
         chosen = logp.gather(-1, torch.tensor(ids[1:], device=logp.device).unsqueeze(-1)).squeeze(-1).tolist()
-        tops: list[dict[str, float] | None] = [None]
+        tops: list[list[tuple[int, float]]] = [[]]
         for row in logp:
             values, indices = row.topk(top) if top else (row[:0], row[:0].long())
-            tops.append({self.policy.tokenizer.decode([i]): v for i, v in zip(indices.tolist(), values.tolist())})
+            tops.append(list(zip(indices.tolist(), values.tolist())))
         return [None, *chosen], tops
 
     def stream(self, prompt, params: SamplingParams, timeout: float, chat: bool = True) -> Iterator[Event]:

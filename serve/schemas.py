@@ -110,6 +110,9 @@ class ChatCompletionRequest(_Sampling):
     model: Text = Field(min_length=1)
     messages: list[ChatMessage] = Field(min_length=1)
     max_completion_tokens: int | None = Field(None, ge=1, description="OpenAI's newer name for max_tokens")
+    logprobs: StrictBool = Field(False, description="the log-probability of each answer token")
+    top_logprobs: int | None = Field(None, ge=0, le=20, description="with logprobs: the most likely alternatives")
+    supported: ClassVar[tuple[str, ...]] = ("logprobs", "top_logprobs")
 
 
 class CompletionRequest(_Sampling):
@@ -177,8 +180,25 @@ class _Answer(BaseModel):
     usage: Usage
 
 
+class TopLogprob(BaseModel):
+    token: str
+    logprob: float
+    bytes: list[int]
+
+
+class TokenLogprob(TopLogprob):
+    top_logprobs: list[TopLogprob]
+
+
+class ChatLogprobs(BaseModel):
+    """OpenAI's chat log-probs: one entry per answer token, with its most likely alternatives."""
+
+    content: list[TokenLogprob]
+
+
 class ChatChoice(_Choice):
     message: AssistantMessage
+    logprobs: ChatLogprobs | None = None
 
 
 class ChatCompletion(_Answer):

@@ -585,8 +585,8 @@ def test_booleans_are_strict(client, path, body, param):
 # ---- fields we cannot honour are refused, not ignored ----------------------------------------------------
 
 TOOL = {"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}
-REFUSED = [("tools", [TOOL]), ("response_format", {"type": "json_object"}), ("logprobs", True),
-           ("top_logprobs", 3), ("logit_bias", {"5": 10}), ("presence_penalty", 0.5), ("tool_choice", "required")]
+REFUSED = [("tools", [TOOL]), ("response_format", {"type": "json_object"}), ("logit_bias", {"5": 10}),
+           ("presence_penalty", 0.5), ("tool_choice", "required")]
 
 
 @pytest.mark.parametrize(("field", "value"), REFUSED, ids=[r[0] for r in REFUSED])
@@ -653,6 +653,31 @@ def test_completion_logprobs_with_echo_are_the_models_own_logprobs(client, tiny_
         assert len(top) == 2 and max(top.values()) >= logprobs["token_logprobs"][i] - 1e-6
     whole = tiny_policy.logprobs([prompt[0]], [prompt[1:]])[0]
     assert sum(logprobs["token_logprobs"][1:]) == pytest.approx(whole, abs=1e-4)
+
+
+def test_chat_logprobs_are_the_models_own_for_each_answer_token(client, tiny_policy):
+    body = chat(max_tokens=5, temperature=0, logprobs=True, top_logprobs=3)
+    choice = client.post("/v1/chat/completions", json=body).json()["choices"][0]
+    content = choice["logprobs"]["content"]
+    assert content and "".join(entry["token"] for entry in content) == choice["message"]["content"]
+    prompt = tiny_policy.format([{"role": "user", "content": "Hello there"}])
+    answer = ""
+    for entry in content:  # each equals Policy.logprobs of that token after the prompt and the answer so far
+        expected = tiny_policy.logprobs([prompt + answer], [entry["token"]])[0]
+        assert entry["logprob"] == pytest.approx(expected, abs=1e-4)
+        assert entry["bytes"] == list(entry["token"].encode())
+        tops = [top["logprob"] for top in entry["top_logprobs"]]
+        assert len(tops) == 3 and tops == sorted(tops, reverse=True)
+        assert tops[0] == pytest.approx(entry["logprob"], abs=1e-5)  # greedy: the answer token is the top one
+        answer += entry["token"]
+    plain = client.post("/v1/chat/completions", json=chat(max_tokens=5, temperature=0)).json()["choices"][0]
+    assert plain["logprobs"] is None and plain["message"] == choice["message"]
+    no_tops = client.post("/v1/chat/completions", json={**body, "top_logprobs": None}).json()
+    assert all(entry["top_logprobs"] == [] for entry in no_tops["choices"][0]["logprobs"]["content"])
+    for bad, param in [({"logprobs": False}, "top_logprobs"), ({"stream": True}, "logprobs"),
+                       ({"top_logprobs": 21}, "top_logprobs"), ({"logprobs": "yes"}, "logprobs")]:
+        refused = client.post("/v1/chat/completions", json={**body, **bad})
+        assert refused.status_code == 400 and refused.json()["error"]["param"] == param, refused.text
 
 
 def test_completion_logprobs_of_a_generated_answer(client):

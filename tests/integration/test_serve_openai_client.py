@@ -109,6 +109,18 @@ def test_text_completion(client):
     assert streamed == result.choices[0].text
 
 
+def test_logprobs_parse_into_the_clients_types(client):
+    chat = client.chat.completions.create(model=TINY, messages=[{"role": "user", "content": "Hi"}], max_tokens=4,
+                                          temperature=0, logprobs=True, top_logprobs=2)
+    content = chat.choices[0].logprobs.content
+    assert "".join(t.token for t in content) == chat.choices[0].message.content
+    assert all(t.logprob <= 0 and len(t.top_logprobs) == 2 for t in content)
+    scored = client.completions.create(model=TINY, prompt="Once upon", max_tokens=0, echo=True, logprobs=1)
+    logprobs = scored.choices[0].logprobs
+    assert logprobs.tokens == list("Once upon") and logprobs.token_logprobs[0] is None
+    assert all(v <= 0 for v in logprobs.token_logprobs[1:])
+
+
 def test_errors_map_to_the_clients_exceptions(client, live):
     messages = [{"role": "user", "content": "x"}]
     with pytest.raises(openai.NotFoundError) as missing:
