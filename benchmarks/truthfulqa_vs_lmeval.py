@@ -29,42 +29,6 @@ REPO = Path(__file__).resolve().parent.parent
 DEFAULT_CSV = REPO.parent / "shared" / "data" / "truthfulqa" / "TruthfulQA.csv"
 
 
-def write_lmeval_tasks(items, folder: Path, tag: str = "") -> dict[str, str]:
-    """A local JSON copy of ``items`` and two task YAMLs that include lm-eval's own TruthfulQA MC task
-    files, swapping only the dataset. Returns {our metric name: lm-eval task name}."""
-    import lm_eval
-
-    data = folder / f"truthfulqa_mc{tag}.json"
-    data.write_text(json.dumps([item.to_row() for item in items]))
-    installed = Path(lm_eval.__file__).parent / "tasks" / "truthfulqa"
-    tasks = {}
-    for metric in ("mc1", "mc2"):
-        name = f"instructrl_truthfulqa_{metric}{tag}"
-        (folder / f"{name}.yaml").write_text(
-            f"include: {installed / f'truthfulqa_{metric}.yaml'}\n"
-            f"task: {name}\n"
-            "tag: []\n"
-            "dataset_path: json\n"
-            "dataset_name: null\n"
-            "dataset_kwargs:\n"
-            f"  data_files:\n    validation: {data}\n")
-        tasks[metric] = name
-    return tasks
-
-
-def run_lmeval(model, tasks: dict[str, str], manager) -> dict[str, list[float]]:
-    """Per-question scores from lm-eval's evaluator for each task."""
-    from lm_eval import simple_evaluate
-
-    out = simple_evaluate(model=model, tasks=list(tasks.values()), task_manager=manager,
-                          log_samples=True, num_fewshot=0, bootstrap_iters=0)
-    per_question = {}
-    for metric, task in tasks.items():
-        samples = sorted(out["samples"][task], key=lambda s: s["doc_id"])
-        per_question[metric] = [float(s["acc"]) for s in samples]
-    return per_question
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="first 40 questions only")
@@ -81,6 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from evals.cache import GenerationCache
+    from evals.lmeval_tasks import run_lmeval, write_lmeval_tasks
     from evals.models import CachedModel, PolicyPool, parse_model
     from evals.truthfulqa import load_truthfulqa, score_mc
 

@@ -313,6 +313,8 @@ def _chat_logprobs(model: LocalModel, prompt_ids: list[int], answer_ids: tuple[i
         text = decode([token])
         return {"token": text, "logprob": logprob, "bytes": list(text.encode("utf-8"))}
 
+    if answer_ids and answer_ids[-1] == model.policy.tokenizer.eos_token_id:
+        answer_ids = answer_ids[:-1]  # chat log-probs cover the answer's text, as OpenAI's do
     scores, tops = model.token_logprobs([*prompt_ids, *answer_ids], top)
     start = len(prompt_ids)
     return schemas.ChatLogprobs(content=[
@@ -469,6 +471,10 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     def encode(model: LocalModel, prompt, chat: bool, max_tokens: int | None, field: str, param: str) -> tuple[list[int], int]:
         """Prompt tokens and the answer budget; errors when the two do not fit the context."""
         ids = model.encode(prompt, chat)
+        vocabulary = model.vocabulary_size
+        if any(token >= vocabulary for token in ids):
+            raise ApiError(400, f"{param}: token id {max(ids)} is outside this model's vocabulary of {vocabulary}",
+                           param=param)
         limit = min(settings.max_prompt_tokens, model.context_length - 1)
         if len(ids) > limit:
             raise ApiError(400, f"{param}: the prompt is {len(ids)} tokens; this model accepts at most {limit}",
@@ -674,7 +680,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         """Raw text completion (no chat template); ``stream: true`` answers as server-sent events."""
         _check_caps(body, settings, body.max_tokens, "max_tokens")
         stops = _stop_list(body, settings)
-        prompts = [body.prompt] if isinstance(body.prompt, str) else list(body.prompt)
+        prompts = body.prompts()
         if not prompts:
             raise ApiError(400, "prompt: the list of prompts is empty", param="prompt")
         if len(prompts) * body.n > settings.max_batch * settings.max_n:
@@ -698,7 +704,8 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
             if body.stream:
                 return stream_response(handles, body, rid, created)
             results = await collect(request, handles)
-        shown = [prompts[i // body.n] for i in range(len(results))]
+        texts = [p if isinstance(p, str) else model.policy.tokenizer.decode(p) for p in prompts]
+        shown = [texts[i // body.n] for i in range(len(results))]
         logprobs = [None] * len(results)
         if body.logprobs is not None:
             logprobs = await asyncio.to_thread(lambda: [

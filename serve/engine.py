@@ -49,7 +49,7 @@ class Event:
     finish_reason: str | None = None  # "stop" or "length" on done
     prompt_tokens: int = 0
     completion_tokens: int = 0
-    token_ids: tuple[int, ...] = ()  # on done: the sampled tokens (the end token excluded), for logprobs
+    token_ids: tuple[int, ...] = ()  # on done: every sampled token, the end token too when the model chose it
 
 
 class RequestHandle:
@@ -333,10 +333,11 @@ class Engine:
         if finished:
             reason = "stop" if ended or stopped else "length"
             prompt_tokens = len(row.handle.prompt_ids)
+            sampled = (*row.tokens, token) if ended else tuple(row.tokens)  # the end token counts, as in vLLM
             row.handle.push(Event("done", finish_reason=reason, prompt_tokens=prompt_tokens,
-                                  completion_tokens=len(row.tokens), token_ids=tuple(row.tokens)))
+                                  completion_tokens=len(sampled), token_ids=sampled))
             if self.stats.on_tokens:
-                self.stats.on_tokens(prompt_tokens, len(row.tokens))
+                self.stats.on_tokens(prompt_tokens, len(sampled))
         return finished
 
     def _select(self, keep: list[int]) -> None:

@@ -51,7 +51,14 @@ class LocalModel:
     def context_length(self) -> int:
         return int(getattr(self.policy.model.config, "max_position_embeddings", 2048) or 2048)
 
+    @property
+    def vocabulary_size(self) -> int:
+        return int(self.policy.model.get_input_embeddings().num_embeddings)
+
     def encode(self, prompt, chat: bool) -> list[int]:
+        """Token ids of a chat (messages, with the chat template) or of a raw prompt (a text or token ids)."""
+        if not chat and isinstance(prompt, list):
+            return list(prompt)
         text = self.policy.format(prompt) if chat else prompt
         ids = self.policy.tokenizer(text, add_special_tokens=False)["input_ids"]
         return ids or [self.policy.tokenizer.eos_token_id]

@@ -26,6 +26,7 @@ def _encodable(text: str) -> str:
 
 
 Text = Annotated[str, AfterValidator(_encodable)]  # every string a request carries
+TokenIds = Annotated[list[Annotated[int, Field(ge=0)]], Field(min_length=1)]  # a tokenized prompt
 SEED = Field(None, ge=-(2**63), le=2**64 - 1, description="same seed + same request = same sampled answer")
 
 
@@ -117,11 +118,18 @@ class ChatCompletionRequest(_Sampling):
 
 class CompletionRequest(_Sampling):
     model: Text = Field(min_length=1)
-    prompt: Text | list[Text] = Field(description="a raw text prompt (no chat template) or a list of them")
+    prompt: Text | list[Text] | TokenIds | list[TokenIds] = Field(
+        description="a raw text prompt (no chat template), a list of token ids, or a list of either")
     max_tokens: int | None = Field(16, ge=0, description="capped by the server; 0 with echo scores the prompt")
     echo: StrictBool = False
     logprobs: int | None = Field(None, ge=0, le=5, description="log-probs of each token and its top alternatives")
     supported: ClassVar[tuple[str, ...]] = ("logprobs",)
+
+    def prompts(self) -> list[str | list[int]]:
+        """Each prompt of the request: a text, or a list of token ids (as vLLM and lm-eval send them)."""
+        if isinstance(self.prompt, str) or (self.prompt and isinstance(self.prompt[0], int)):
+            return [self.prompt]
+        return list(self.prompt)
 
 
 class CompareRequest(_Request):

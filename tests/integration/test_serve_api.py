@@ -10,6 +10,7 @@ import time
 
 import httpx
 import pytest
+import torch
 from fastapi.testclient import TestClient
 
 from instructrl.checkpoints import Card, Registry
@@ -678,6 +679,33 @@ def test_chat_logprobs_are_the_models_own_for_each_answer_token(client, tiny_pol
                        ({"top_logprobs": 21}, "top_logprobs"), ({"logprobs": "yes"}, "logprobs")]:
         refused = client.post("/v1/chat/completions", json={**body, **bad})
         assert refused.status_code == 400 and refused.json()["error"]["param"] == param, refused.text
+
+
+def test_token_id_prompts_score_as_the_text_does_and_the_end_token_is_reported(client, tiny_policy):
+    ids = tiny_policy.tokenizer("abc", add_special_tokens=False)["input_ids"]
+    body = {"model": TINY, "max_tokens": 0, "echo": True, "logprobs": 1}
+    by_text = client.post("/v1/completions", json={**body, "prompt": "abc"}).json()["choices"][0]
+    by_ids = client.post("/v1/completions", json={**body, "prompt": ids}).json()["choices"][0]
+    assert by_ids == by_text  # the echoed text and every log-prob
+    batch = client.post("/v1/completions", json={**body, "prompt": [ids, ids[:2]]}).json()["choices"]
+    assert [c["text"] for c in batch] == ["abc", "ab"]
+    for prompt in ([tiny_policy.model.config.vocab_size], [-1], [[]]):
+        refused = client.post("/v1/completions", json={**body, "prompt": prompt})
+        assert refused.status_code == 400 and refused.json()["error"]["param"].startswith("prompt"), refused.text
+    # a model that ends with its end token reports that token's log-prob, as vLLM does: lm-eval scores
+    # a continuation as every log-prob after the context but the last (the one sampled token)
+    served = client.app.state.pool.get(TINY).policy.model
+    bias = torch.zeros(served.config.vocab_size)
+    bias[tiny_policy.tokenizer.eos_token_id] = 1e4  # the end token, always
+    served.lm_head.bias = torch.nn.Parameter(bias, requires_grad=False)
+    try:
+        ended = client.post("/v1/completions", json={**body, "prompt": "abc", "max_tokens": 1}).json()
+    finally:
+        served.lm_head.bias = None
+    choice = ended["choices"][0]
+    assert choice["finish_reason"] == "stop" and ended["usage"]["completion_tokens"] == 1
+    assert len(choice["logprobs"]["token_logprobs"]) == len(ids) + 1
+    assert choice["logprobs"]["token_logprobs"][-1] == pytest.approx(0.0, abs=1e-3)
 
 
 def test_completion_logprobs_of_a_generated_answer(client):
