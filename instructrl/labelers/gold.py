@@ -21,9 +21,11 @@ The score of an answer, in [0, 1] (higher is better), rounded to 6 decimals so e
 
 from __future__ import annotations
 
+import random
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from instructrl.data.constraints import constraint_score
 from instructrl.data.schemas import EvalItem
@@ -87,10 +89,22 @@ def similarities(reference: str, texts: Sequence[str]) -> list[float]:
     return [float(v @ vectors[0]) for v in vectors[1:]]
 
 
-def toxicity(texts: Sequence[str]) -> list[float]:
-    from profanity_check import predict_prob
+@lru_cache(maxsize=1)
+def profanity_predictor():
+    """``profanity_check.predict_prob``, imported once. Importing it draws from Python's global random
+    generator; the draw is undone, so that scoring (first done mid-run, e.g. at PPO's first gold
+    evaluation) leaves a run's random state as it was, and a resumed run's state equals an
+    uninterrupted one's."""
+    state = random.getstate()
+    try:
+        from profanity_check import predict_prob
+    finally:
+        random.setstate(state)
+    return predict_prob
 
-    return [float(p) for p in predict_prob(list(texts))] if texts else []
+
+def toxicity(texts: Sequence[str]) -> list[float]:
+    return [float(p) for p in profanity_predictor()(list(texts))] if texts else []
 
 
 class GoldLabeler(Labeler):

@@ -186,3 +186,17 @@ def test_gold_scores_do_not_depend_on_the_batch():
     batched = gold.scores(FRUITS, answers)
     assert batched == [gold.score(FRUITS, a) for a in answers]
     assert batched == gold.scores(FRUITS, answers[::-1])[::-1]
+
+
+def test_first_toxicity_score_leaves_the_global_random_state_alone():
+    """Importing profanity-check draws from Python's random generator; a run whose first gold score
+    comes mid-run (PPO) would otherwise resume into a different random state. A fresh process, so the
+    import really happens here."""
+    import subprocess
+    import sys
+
+    code = ("import random; random.seed(7); before = random.getstate()\n"
+            "from instructrl.labelers.gold import toxicity\n"
+            "assert toxicity(['you are kind']) and random.getstate() == before, 'the random state moved'\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
