@@ -31,6 +31,8 @@ from instructrl.errors import InstructrlError
 CHOICES = ("a", "b", "tie", "both_bad")
 # The score of answer A in a battle; "both_bad" is a tie between two answers that are both poor.
 SCORE_OF_A = {"a": 1.0, "b": 0.0, "tie": 0.5, "both_bad": 0.5}
+# one vote per comparison counts: the first (a database from before the server refused a second may hold more)
+FIRST_VOTE = "v.rowid = (SELECT MIN(w.rowid) FROM votes w WHERE w.comparison_id = v.comparison_id)"
 BUSY_TIMEOUT_MS = 30_000
 
 # MIGRATIONS[i] takes a database from schema version i to i + 1. Append; never edit a released step.
@@ -237,23 +239,32 @@ class VoteStore:
         return {"id": comparison_id, "created": row[0], "prompt": json.loads(row[1]), "answers": dict(answers)}
 
     def _voted_pairs(self) -> list[tuple[str, str, str, str, str | None, str]]:
-        """Every vote with its comparison's first two answers, oldest first:
+        """The first vote on each comparison with its first two answers, oldest first:
         (vote id, prompt JSON, text A, text B, voter, choice)."""
         return self._conn().execute(
-            """SELECT v.id, c.prompt, a.text, b.text, v.voter, v.choice
+            f"""SELECT v.id, c.prompt, a.text, b.text, v.voter, v.choice
                FROM votes v
                JOIN comparisons c ON c.id = v.comparison_id
                JOIN answers a ON a.comparison_id = v.comparison_id AND a.position = 0
                JOIN answers b ON b.comparison_id = v.comparison_id AND b.position = 1
+               WHERE {FIRST_VOTE}
                ORDER BY v.created, v.rowid""").fetchall()
 
+    def repeat_votes(self) -> int:
+        """Votes after the first on the same comparison. The server takes one vote per comparison;
+        a database written before that rule may hold more, which would be contradictory labels."""
+        return self.vote_count() - int(self._conn().execute(
+            "SELECT COUNT(DISTINCT comparison_id) FROM votes").fetchone()[0])
+
     def battles(self) -> list[tuple[str, str, float]]:
-        """Every vote as (model A, model B, score of A): 1 A won, 0 B won, 0.5 tie or both bad."""
+        """The first vote on each comparison as (model A, model B, score of A): 1 A won, 0 B won,
+        0.5 tie or both bad."""
         rows = self._conn().execute(
-            """SELECT a.model, b.model, v.choice
+            f"""SELECT a.model, b.model, v.choice
                FROM votes v
                JOIN answers a ON a.comparison_id = v.comparison_id AND a.position = 0
                JOIN answers b ON b.comparison_id = v.comparison_id AND b.position = 1
+               WHERE {FIRST_VOTE}
                ORDER BY v.created, v.rowid""").fetchall()
         return [(a, b, SCORE_OF_A[choice]) for a, b, choice in rows]
 
@@ -261,12 +272,12 @@ class VoteStore:
         """Votes as reward-model comparisons (one per vote, id = vote id, source "arena").
 
         A Comparison must prefer one answer, so "tie" and "both_bad" votes are not exported (they
-        carry no preference between the two), nor are votes on two identical answers; the counts
-        say how many of each were skipped."""
-        counts = {"votes": 0, "exported": 0, "skipped_tie": 0, "skipped_both_bad": 0, "skipped_identical": 0}
+        carry no preference between the two), nor are votes on two identical answers, nor votes after
+        the first on one comparison (``repeat_votes``); the counts say how many of each were skipped."""
+        counts = {"votes": self.vote_count(), "exported": 0, "skipped_tie": 0, "skipped_both_bad": 0,
+                  "skipped_identical": 0, "skipped_repeat": self.repeat_votes()}
         out: list[Comparison] = []
         for vote_id, prompt_json, text_a, text_b, voter, choice in self._voted_pairs():
-            counts["votes"] += 1
             if choice in ("tie", "both_bad"):
                 counts[f"skipped_{choice}"] += 1
                 continue
@@ -317,5 +328,6 @@ def _export_command(args) -> int:
     write_jsonl(records, out)
     print(f"exported {counts['exported']} comparisons from {counts['votes']} votes to {out}")
     print(f"skipped {counts['skipped_tie']} ties, {counts['skipped_both_bad']} both-bad votes, "
-          f"{counts['skipped_identical']} votes on identical answers")
+          f"{counts['skipped_identical']} votes on identical answers, {counts['skipped_repeat']} repeat votes "
+          "on an already voted comparison (the first vote counts)")
     return 0

@@ -139,7 +139,8 @@ def _concurrent_voters(store: VoteStore, voters: int, votes: int) -> None:
     # every voter's every vote is there, and each is counted once
     rows = store._conn().execute("SELECT voter, COUNT(*) FROM votes GROUP BY voter").fetchall()
     assert dict(rows) == {f"voter{v}": votes for v in range(voters)}
-    assert len(store.battles()) == voters * votes
+    assert len(store.battles()) == len(cids)  # the store keeps every vote; the first on a comparison counts
+    assert store.repeat_votes() == voters * votes - len(cids)
 
 
 def test_concurrent_voters_lose_nothing(store):
@@ -190,7 +191,8 @@ def _fill(store: VoteStore) -> dict[str, str]:
 def test_export_comparisons_ranks_the_preferred_answer_first(store):
     _fill(store)
     records, counts = store.export_comparisons()
-    assert counts == {"votes": 5, "exported": 2, "skipped_tie": 1, "skipped_both_bad": 1, "skipped_identical": 1}
+    assert counts == {"votes": 5, "exported": 2, "skipped_tie": 1, "skipped_both_bad": 1, "skipped_identical": 1,
+                      "skipped_repeat": 0}
     first, second = records
     assert first.prompt == "Say hi." and first.completions == ("Hi!", "Hello there.") and first.ranking == (0, 1)
     assert first.labeler == "alice" and first.source == "arena"
@@ -198,6 +200,21 @@ def test_export_comparisons_ranks_the_preferred_answer_first(store):
     assert second.prompt == CONVERSATION and second.completions == ("Green.", "I like turtles.")
     assert second.ranking == (1, 0) and second.labeler == "human"
     assert second.pairs() == [(1, 0)]
+
+
+def test_a_database_with_repeat_votes_counts_the_first_vote_of_each_comparison(store, tmp_path, capsys):
+    """Before the server refused a second vote, "b" then "a" on one comparison both reached the export
+    as contradictory labels. Such a database exports (and rates) only the first vote of each."""
+    contested = store.record_comparison("Tea or coffee?", {"m1": "Tea.", "m2": "Coffee."})
+    other = store.record_comparison("Cats or dogs?", {"m1": "Cats.", "m2": "Dogs."})
+    for cid, choice in [(contested, "b"), (other, "a"), (contested, "a"), (contested, "tie")]:
+        store.record_vote(cid, choice)  # the store's own API, as the old server used it
+    records, counts = store.export_comparisons()
+    assert counts["votes"] == 4 and counts["skipped_repeat"] == 2 and counts["exported"] == 2
+    assert [(r.prompt, r.ranking) for r in records] == [("Tea or coffee?", (1, 0)), ("Cats or dogs?", (0, 1))]
+    assert store.battles() == [("m1", "m2", 0.0), ("m1", "m2", 1.0)]
+    assert cli_main(["votes", "export", "--db", str(store.path), "--out", str(tmp_path / "v.jsonl")]) == 0
+    assert "2 repeat votes on an already voted comparison (the first vote counts)" in capsys.readouterr().out
 
 
 def test_cli_export_round_trips_through_load_records(store, tmp_path, capsys):
