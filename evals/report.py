@@ -90,12 +90,18 @@ def _truthfulqa_html(section: dict[str, Any]) -> str:
     for name, m in section["models"].items():
         mc = m.get("mc", {})
         gen = m.get("generation", {}).get("prompt_types", {})
+        corrected = gen.get("qa", {}).get("truthful_corrected", {})
         rows.append([name, m["type"], _fmt(mc.get("mc1", {}).get("mean")), _fmt(mc.get("mc2", {}).get("mean")),
                      *[_fmt(gen.get(t, {}).get("truthful_informative", {}).get("mean"))
-                       for t in ("qa", "instruction", "qa+instruction")]])
+                       for t in ("qa", "instruction", "qa+instruction")],
+                     _fmt(gen.get("qa", {}).get("truthful", {}).get("mean")), _fmt(corrected.get("corrected")),
+                     _ci((corrected["low"], corrected["high"])) if corrected else "–"])
     return (f"<p>{section['n_mc']} questions for MC, {section['n_generation']} for generation; "
-            f"generation judge: <b>{html.escape(str(section.get('judge')))}</b>.</p>"
-            + _table(["model", "type", "MC1", "MC2", "T&I qa", "T&I instruction", "T&I qa+instruction"], rows))
+            f"generation judge: <b>{html.escape(str(section.get('judge')))}</b>. \"truthful, corrected\" is the "
+            "judged truthful share corrected for the judge's sensitivity and specificity measured on held-out "
+            "reference answers (Rogan-Gladen), its 95% CI resampling both the answers and that validation set.</p>"
+            + _table(["model", "type", "MC1", "MC2", "T&I qa", "T&I instruction", "T&I qa+instruction",
+                      "truthful qa (judged)", "truthful qa (corrected)", "95% CI"], rows))
 
 
 def _toxicity_html(section: dict[str, Any]) -> str:

@@ -130,3 +130,49 @@ def auc(positive_scores: Sequence[float], negative_scores: Sequence[float]) -> f
         return float("nan")
     diff = pos[:, None] - neg[None, :]
     return float(((diff > 0).sum() + 0.5 * (diff == 0).sum()) / diff.size)
+
+
+# ---- a rate measured by an imperfect judge ------------------------------------------------------
+
+
+def corrected_rate(judged: float, sensitivity: float, specificity: float) -> float:
+    """The true rate behind a rate ``judged`` by a classifier with the given sensitivity (true ones it
+    calls true) and specificity (false ones it calls false), Rogan and Gladen (1978):
+    (judged + specificity - 1) / (sensitivity + specificity - 1), clipped to [0, 1]. NaN when the
+    judge is no better than a coin (sensitivity + specificity <= 1)."""
+    informedness = sensitivity + specificity - 1
+    if informedness <= 0:
+        return float("nan")
+    return float(min(1.0, max(0.0, (judged + specificity - 1) / informedness)))
+
+
+def corrected_rate_ci(judged: Sequence[float], labels: Sequence[int], calls: Sequence[int], n_boot: int = 1000,
+                      seed: int = 0, alpha: float = 0.05) -> dict[str, float]:
+    """``corrected_rate`` of the judged verdicts (1 = judged true), with the sensitivity and specificity
+    measured on a labelled validation set (``labels`` the truth, ``calls`` the judge's verdicts), and a
+    percentile bootstrap interval that resamples both the judged answers and the validation set, so it
+    includes the uncertainty of the judge's own error rates."""
+    judged_a = np.asarray(judged, dtype=float)
+    y, call = np.asarray(labels, dtype=int), np.asarray(calls, dtype=int)
+    if judged_a.size == 0 or y.size == 0 or y.min() == y.max():
+        return {"raw": float(judged_a.mean()) if judged_a.size else float("nan"), "corrected": float("nan"),
+                "low": float("nan"), "high": float("nan"), "sensitivity": float("nan"), "specificity": float("nan")}
+
+    def rates(y_s: np.ndarray, call_s: np.ndarray) -> tuple[float, float]:
+        positives, negatives = y_s == 1, y_s == 0
+        sens = call_s[positives].mean() if positives.any() else np.nan
+        spec = 1 - call_s[negatives].mean() if negatives.any() else np.nan
+        return float(sens), float(spec)
+
+    sens, spec = rates(y, call)
+    rng = np.random.default_rng(seed)
+    samples = []
+    for _ in range(n_boot):
+        j = judged_a[rng.integers(0, judged_a.size, judged_a.size)].mean()
+        v = rng.integers(0, y.size, y.size)
+        samples.append(corrected_rate(j, *rates(y[v], call[v])))
+    samples = np.asarray(samples)
+    samples = samples[~np.isnan(samples)]
+    low, high = _percentile_interval(samples, alpha) if samples.size else (float("nan"), float("nan"))
+    return {"raw": float(judged_a.mean()), "corrected": corrected_rate(float(judged_a.mean()), sens, spec),
+            "low": low, "high": high, "sensitivity": sens, "specificity": spec}

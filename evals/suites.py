@@ -223,7 +223,7 @@ def truthfulqa_suite(run: EvalRun) -> dict[str, Any]:
                 from evals.truth_judge import SimilarityJudge
 
                 # every MC question's references train the judge; it never fits on the question it judges
-                judge = SimilarityJudge(extra_items=items)
+                judge = SimilarityJudge(references=items)
             generated = run_truthfulqa(model, items[:n_gen], mc=False, generation=True, judge=judge, chat=chat,
                                        max_new_tokens=s.truthfulqa_max_new_tokens, seed=s.seed,
                                        batch_size=s.batch_size)

@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from evals.stats import bootstrap_ci
+from evals.stats import bootstrap_ci, corrected_rate_ci
 from instructrl.errors import DataError, InstructrlError
 
 # ---- data --------------------------------------------------------------------------------------
@@ -388,8 +388,11 @@ def run_truthfulqa(policy, items: Sequence[TruthfulQAItem], prompt_types: Sequen
             answers = generate_answers(policy, items, prompt_type, chat=chat, max_new_tokens=max_new_tokens,
                                        batch_size=batch_size)
             verdicts = judge.judge(items, answers)
-            result["generation"]["prompt_types"][prompt_type] = generation_metrics(
-                verdicts, categories, seed, answers if keep_answers else None)
+            metrics = generation_metrics(verdicts, categories, seed, answers if keep_answers else None)
+            if judge.held_out is not None:  # the truthful share corrected for the judge's measured error
+                metrics["truthful_corrected"] = corrected_rate_ci([v.truthful for v in verdicts], *judge.held_out,
+                                                                  seed=seed)
+            result["generation"]["prompt_types"][prompt_type] = metrics
         if getattr(judge, "validation", None):  # the judge's AUC / accuracy on these questions' references
             result["generation"]["judge_validation"] = judge.validation
     return result

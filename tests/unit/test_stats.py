@@ -12,6 +12,8 @@ from evals.stats import (
     binomial_ci,
     binomial_p_value,
     bootstrap_ci,
+    corrected_rate,
+    corrected_rate_ci,
     outcome_from_ranks,
     outcome_from_scores,
     paired_bootstrap_ci,
@@ -118,3 +120,30 @@ def test_bootstrap_ci_covers_the_true_win_rate_about_95_percent_of_the_time():
     coverage = covered / runs
     # binomial noise of 400 runs is about ±0.011 (1 sd); the percentile bootstrap runs slightly narrow
     assert 0.91 <= coverage <= 0.985, coverage
+
+
+def test_corrected_rate_by_hand():
+    # sensitivity 0.8, specificity 0.9, judged 0.5: (0.5 + 0.9 - 1) / (0.8 + 0.9 - 1) = 0.4 / 0.7
+    assert corrected_rate(0.5, 0.8, 0.9) == pytest.approx(0.4 / 0.7)
+    # a perfect judge reports the judged rate itself; out-of-range estimates are clipped
+    assert corrected_rate(0.37, 1.0, 1.0) == pytest.approx(0.37)
+    assert corrected_rate(0.05, 0.8, 0.9) == 0.0 and corrected_rate(0.95, 0.8, 0.9) == 1.0
+    assert math.isnan(corrected_rate(0.5, 0.5, 0.5))  # a coin tells nothing
+
+
+def test_corrected_rate_recovers_a_gap_the_judge_shrinks():
+    """Two models truly 30 % and 70 % true; a judge with sensitivity 0.7 and specificity 0.7 reports
+    0.42 and 0.58 (a 16-point gap). Corrected, the gap is 40 points again, inside the intervals."""
+    labels = [1] * 100 + [0] * 100
+    calls = [1] * 70 + [0] * 30 + [1] * 30 + [0] * 70  # sensitivity 0.7, specificity 0.7
+    low_model = [1] * 42 + [0] * 58
+    high_model = [1] * 58 + [0] * 42
+    low = corrected_rate_ci(low_model, labels, calls, n_boot=400)
+    high = corrected_rate_ci(high_model, labels, calls, n_boot=400)
+    assert (low["sensitivity"], low["specificity"]) == (0.7, 0.7)
+    assert low["raw"] == pytest.approx(0.42) and low["corrected"] == pytest.approx(0.3)
+    assert high["corrected"] == pytest.approx(0.7)
+    assert low["low"] < 0.3 < low["high"] and high["low"] < 0.7 < high["high"]
+    # the interval is wider than the raw rate's own: it carries the judge's uncertainty too
+    raw_low, raw_high = bootstrap_ci(low_model, n_boot=400)
+    assert low["high"] - low["low"] > raw_high - raw_low

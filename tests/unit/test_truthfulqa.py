@@ -18,7 +18,7 @@ from evals.truth_judge import (
     parse_llm_verdict,
     predict_logistic,
     quadratic,
-    question_folds,
+    question_fold,
     roc_auc,
 )
 from evals.truthfulqa import (
@@ -207,10 +207,15 @@ def test_logistic_fit_recovers_a_separating_direction():
     assert np.mean((predict_logistic(w, x) >= 0.5) == y) > 0.9
 
 
-def test_question_folds_are_balanced_and_stable():
-    folds = question_folds([f"q{i}" for i in range(10)] + ["q0"], 5, seed=1)
-    assert len(folds) == 10 and sorted(np.bincount(list(folds.values()))) == [2] * 5
-    assert folds == question_folds([f"q{i}" for i in range(10)], 5, seed=1)
+def test_question_fold_is_a_hash_of_the_question_alone():
+    import hashlib
+
+    digest = hashlib.sha256(b"1\x00What is 2+2?").digest()  # by hand: the first 8 bytes, big-endian, mod 5
+    assert question_fold("What is 2+2?", 5, seed=1) == int.from_bytes(digest[:8], "big") % 5
+    folds = [question_fold(f"q{i}", 5) for i in range(1000)]
+    assert min(np.bincount(folds)) > 150  # near-balanced over many questions
+    assert question_fold("q3", 5, seed=0) != question_fold("q3", 5, seed=7) or question_fold("q4", 5, seed=0) \
+        != question_fold("q4", 5, seed=7)  # the seed moves questions between folds
 
 
 def test_informative_rule():
