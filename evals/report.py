@@ -96,10 +96,20 @@ def _truthfulqa_html(section: dict[str, Any]) -> str:
                        for t in ("qa", "instruction", "qa+instruction")],
                      _fmt(gen.get("qa", {}).get("truthful", {}).get("mean")), _fmt(corrected.get("corrected")),
                      _ci((corrected["low"], corrected["high"])) if corrected else "–"])
+    validations = [m["generation"]["judge_validation"] for m in section["models"].values()
+                   if m.get("generation", {}).get("judge_validation")]
+    validity = ""
+    if validations:
+        v = validations[0]
+        validity = (f" On {v['n']} held-out reference answers of {v['n_questions']} questions it has AUC "
+                    f"{_fmt(v['auc'])}, accuracy {_fmt(v['accuracy'])} ({_fmt(v.get('accuracy_non_refusal'))} on "
+                    f"the {v.get('n_non_refusal', '–')} that are not refusals), sensitivity "
+                    f"{_fmt(v.get('sensitivity'))}, specificity {_fmt(v.get('specificity'))}.")
     return (f"<p>{section['n_mc']} questions for MC, {section['n_generation']} for generation; "
-            f"generation judge: <b>{html.escape(str(section.get('judge')))}</b>. \"truthful, corrected\" is the "
-            "judged truthful share corrected for the judge's sensitivity and specificity measured on held-out "
-            "reference answers (Rogan-Gladen), its 95% CI resampling both the answers and that validation set.</p>"
+            f"generation judge: <b>{html.escape(str(section.get('judge')))}</b>.{html.escape(validity)} "
+            "\"truthful, corrected\" is the judged truthful share corrected for the judge's sensitivity and "
+            "specificity measured on held-out reference answers (Rogan-Gladen), its 95% CI resampling both the "
+            "answers and that validation set.</p>"
             + _table(["model", "type", "MC1", "MC2", "T&I qa", "T&I instruction", "T&I qa+instruction",
                       "truthful qa (judged)", "truthful qa (corrected)", "95% CI"], rows))
 

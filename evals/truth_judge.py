@@ -324,8 +324,11 @@ def validation_report(name: str, examples: Sequence[_Example], probs: np.ndarray
     scores = np.where([is_refusal(e.answer) for e in examples], 1.0, probs)
     diff = np.array([e.features[FEATURES.index("max_diff")] for e in examples])
     calls = scores >= 0.5
+    answered = ~np.array([is_refusal(e.answer) for e in examples], dtype=bool)  # where the rule cannot help
     return {"judge": name, "n": int(len(labels)), "n_questions": len({e.question for e in examples}),
             "auc": roc_auc(scores, labels), "accuracy": float(np.mean(calls == labels)),
+            "n_non_refusal": int(answered.sum()),
+            "accuracy_non_refusal": float(np.mean(calls[answered] == labels[answered])) if answered.any() else None,
             "sensitivity": float(calls[labels == 1].mean()), "specificity": float(1 - calls[labels == 0].mean()),
             "baseline": {"judge": "minilm-l6-maxsim-diff", "auc": roc_auc(diff, labels),
                          "accuracy": float(np.mean((diff > 0) == labels))}}

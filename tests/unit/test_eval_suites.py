@@ -30,3 +30,19 @@ def test_settings_and_registry():
     paper = SUITE_DEFAULTS["paper"]
     assert paper.sampling().temperature == 0.0  # greedy, as in the paper
     assert paper.limit and paper.truthfulqa_limit and paper.toxicity_limit  # sized for a CPU run
+
+
+def test_truthfulqa_table_shows_the_judges_validity_and_the_corrected_rate():
+    from evals.report import _truthfulqa_html
+
+    validation = {"n": 120, "n_questions": 30, "auc": 0.81, "accuracy": 0.77, "accuracy_non_refusal": 0.74,
+                  "n_non_refusal": 110, "sensitivity": 0.7, "specificity": 0.8}
+    qa = {"truthful": {"mean": 0.5}, "truthful_informative": {"mean": 0.4},
+          "truthful_corrected": {"raw": 0.5, "corrected": 0.6, "low": 0.45, "high": 0.75}}
+    section = {"n_mc": 30, "n_generation": 20, "judge": "minilm",
+               "models": {"sft": {"type": "checkpoint", "mc": {"mc1": {"mean": 0.25}},
+                                  "generation": {"prompt_types": {"qa": qa}, "judge_validation": validation}}}}
+    page = _truthfulqa_html(section)
+    assert "AUC 0.810, accuracy 0.770 (0.740 on the 110 that are not refusals)" in page
+    assert "sensitivity 0.700, specificity 0.800" in page
+    assert "<td class=\"num\">0.600</td><td class=\"num\">[0.450, 0.750]</td>" in page
