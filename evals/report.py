@@ -70,19 +70,28 @@ def _image(path: Path, caption: str) -> str:
             f"<figcaption>{html.escape(caption)}</figcaption></figure>")
 
 
+def _winrate_row(r: dict[str, Any]) -> list[str]:
+    lc = r.get("length_controlled", {})
+    return [r["name"], r["type"], _fmt(r.get("size"), 0) if r.get("size") else "–", _fmt(r["win_rate"]),
+            _ci(r["ci"]), _fmt(lc.get("win_rate")), _ci(lc.get("ci")), _fmt(lc.get("mean_length"), 0), str(r["n"]),
+            f"{r['wins']}/{r['ties']}/{r['losses']}", str(r["no_verdict"]),
+            _fmt(r["metadata"]["follows_constraints"]["rate"]), _fmt(r["metadata"]["closed_qa_unsupported"]["rate"])]
+
+
 def _winrate_html(section: dict[str, Any]) -> str:
-    rows = [[r["name"], r["type"], _fmt(r.get("size"), 0) if r.get("size") else "–", _fmt(r["win_rate"]),
-             _ci(r["ci"]), str(r["n"]), f"{r['wins']}/{r['ties']}/{r['losses']}", str(r["no_verdict"]),
-             _fmt(r["metadata"]["follows_constraints"]["rate"]), _fmt(r["metadata"]["closed_qa_unsupported"]["rate"])]
-            for r in section["models"]]
     judge = section["judge"]
     failures = ", ".join(f"{k}: {v}" for k, v in judge.get("failures", {}).items()) or "none"
+    base_length = next((r["length_controlled"]["baseline_mean_length"] for r in section["models"]
+                        if "length_controlled" in r), None)
     return (f"<p>Baseline <b>{html.escape(section['baseline']['name'])}</b> ({html.escape(section['baseline']['type'])}); "
             f"judge <b>{html.escape(judge['name'])}</b> (judge failures: {html.escape(failures)}); "
             f"{section['n_prompts']} prompts; answer order randomised per prompt; ties count ½; 95% paired "
-            f"bootstrap CI over prompts.</p>"
-            + _table(["model", "type", "parameters", "win rate", "95% CI", "n", "W/T/L", "no verdict",
-                      "follows constraints", "closed-QA unsupported"], rows))
+            f"bootstrap CI over prompts. The length-controlled (LC) win rate is AlpacaEval 2's: the judge's "
+            f"preference regressed on the answers' length difference and read at equal length (the baseline's "
+            f"answers average {_fmt(base_length, 0)} characters).</p>"
+            + _table(["model", "type", "parameters", "win rate", "95% CI", "LC win rate", "LC 95% CI", "mean length",
+                      "n", "W/T/L", "no verdict", "follows constraints", "closed-QA unsupported"],
+                     [_winrate_row(r) for r in section["models"]]))
 
 
 def _truthfulqa_html(section: dict[str, Any]) -> str:

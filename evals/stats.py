@@ -9,6 +9,7 @@ arms, so the shared per-prompt difficulty cancels out of a difference.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -176,3 +177,58 @@ def corrected_rate_ci(judged: Sequence[float], labels: Sequence[int], calls: Seq
     low, high = _percentile_interval(samples, alpha) if samples.size else (float("nan"), float("nan"))
     return {"raw": float(judged_a.mean()), "corrected": corrected_rate(float(judged_a.mean()), sens, spec),
             "low": low, "high": high, "sensitivity": sens, "specificity": spec}
+
+
+# ---- logistic regression and length control -----------------------------------------------------
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-2, steps: int = 50) -> np.ndarray:
+    """Weights (bias last) of an L2-regularised logistic regression by Newton's method; ``y`` may be
+    soft labels in [0, 1] (a tie counts ½)."""
+    design = np.hstack([x, np.ones((len(x), 1))])
+    w = np.zeros(design.shape[1])
+    penalty = np.full(design.shape[1], l2)
+    penalty[-1] = 0.0  # the bias is not shrunk
+    for _ in range(steps):
+        p = 1.0 / (1.0 + np.exp(-np.clip(design @ w, -30, 30)))  # bounded when the classes separate
+        grad = design.T @ (p - y) + penalty * w
+        hess = design.T @ (design * (p * (1 - p))[:, None]) + np.diag(penalty + 1e-9)
+        step = np.linalg.solve(hess, grad)
+        w -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    return w
+
+
+def predict_logistic(w: np.ndarray, x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-(x @ w[:-1] + w[-1])))
+
+
+def length_controlled_win_rate(outcomes: Sequence[float], model_lengths: Sequence[float],
+                               baseline_lengths: Sequence[float], l2: float = 1.0) -> float:
+    """AlpacaEval 2's length control for one model against one baseline: fit
+    P(model preferred) = sigmoid(theta + phi * tanh(d / s)) to the outcomes (ties as 1/2), where d is
+    the model's answer length minus the baseline's and s the spread (std) of d, and report
+    sigmoid(theta): the win rate the fit predicts at equal lengths. A judge that only rewards length
+    gives about 1/2; a model that wins by being longer loses that part of its win rate."""
+    y = np.asarray(outcomes, dtype=float)
+    delta = np.asarray(model_lengths, dtype=float) - np.asarray(baseline_lengths, dtype=float)
+    if y.size == 0:
+        return float("nan")
+    scale = delta.std() or 1.0
+    w = fit_logistic(np.tanh(delta / scale)[:, None], y, l2=l2)
+    return float(1.0 / (1.0 + np.exp(-w[-1])))
+
+
+def length_controlled_ci(outcomes: Sequence[float], model_lengths: Sequence[float],
+                         baseline_lengths: Sequence[float], n_boot: int = 200, seed: int = 0,
+                         alpha: float = 0.05) -> dict[str, Any]:
+    """``length_controlled_win_rate`` with a percentile bootstrap interval over prompts."""
+    y, m, b = (np.asarray(v, dtype=float) for v in (outcomes, model_lengths, baseline_lengths))
+    estimate = length_controlled_win_rate(y, m, b)
+    if y.size < 2:
+        return {"win_rate": estimate, "ci": [float("nan"), float("nan")], "n": int(y.size)}
+    rng = np.random.default_rng(seed)
+    samples = [length_controlled_win_rate(y[i], m[i], b[i]) for i in rng.integers(0, y.size, (n_boot, y.size))]
+    low, high = _percentile_interval(np.asarray(samples), alpha)
+    return {"win_rate": estimate, "ci": [low, high], "n": int(y.size)}

@@ -30,7 +30,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from evals.stats import auc
+from evals.stats import auc, fit_logistic, predict_logistic
 from instructrl.errors import InstructrlError
 from instructrl.models.encoder import embed
 
@@ -75,27 +75,6 @@ def roc_auc(scores: Sequence[float], labels: Sequence[int]) -> float:
     """ROC AUC of ``scores`` for binary ``labels`` (1 = positive), ties counting 1/2."""
     s, y = np.asarray(scores, dtype=np.float64), np.asarray(labels).astype(bool)
     return auc(s[y], s[~y])
-
-
-def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-2, steps: int = 50) -> np.ndarray:
-    """Weights (bias last) of an L2-regularised logistic regression by Newton's method."""
-    design = np.hstack([x, np.ones((len(x), 1))])
-    w = np.zeros(design.shape[1])
-    penalty = np.full(design.shape[1], l2)
-    penalty[-1] = 0.0  # the bias is not shrunk
-    for _ in range(steps):
-        p = 1.0 / (1.0 + np.exp(-(design @ w)))
-        grad = design.T @ (p - y) + penalty * w
-        hess = design.T @ (design * (p * (1 - p))[:, None]) + np.diag(penalty + 1e-9)
-        step = np.linalg.solve(hess, grad)
-        w -= step
-        if np.abs(step).max() < 1e-8:
-            break
-    return w
-
-
-def predict_logistic(w: np.ndarray, x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-(x @ w[:-1] + w[-1])))
 
 
 def question_fold(question: str, folds: int, seed: int = 0) -> int:

@@ -21,7 +21,15 @@ from typing import Any
 
 import numpy as np
 
-from evals.stats import binomial_ci, bootstrap_ci, paired_bootstrap_ci, sign_test_p_value, tally, win_rate
+from evals.stats import (
+    binomial_ci,
+    bootstrap_ci,
+    length_controlled_ci,
+    paired_bootstrap_ci,
+    sign_test_p_value,
+    tally,
+    win_rate,
+)
 from instructrl.data.constraints import check_constraints
 from instructrl.data.schemas import EvalItem, prompt_text
 
@@ -68,6 +76,17 @@ def summarise(outcomes: Sequence[float | None], n_boot: int = 1000, seed: int = 
     low, high = bootstrap_ci(judged, n_boot=n_boot, seed=seed)
     return {"win_rate": win_rate(judged), "ci": [low, high], "n": len(judged),
             "no_verdict": len(outcomes) - len(judged), **tally(judged), "p_value": sign_test_p_value(judged)}
+
+
+def length_controlled(outcomes: Sequence[float | None], answers: Sequence[str], baseline: Sequence[str],
+                      seed: int = 0) -> dict[str, Any]:
+    """The win rate at equal answer lengths (characters; ``evals.stats.length_controlled_win_rate``),
+    with its CI, and the mean lengths, so that a win bought with length shows."""
+    judged = [i for i, o in enumerate(outcomes) if o is not None]
+    summary = length_controlled_ci([outcomes[i] for i in judged], [len(answers[i]) for i in judged],
+                                   [len(baseline[i]) for i in judged], seed=seed)
+    return {**summary, "mean_length": float(np.mean([len(a) for a in answers])) if answers else float("nan"),
+            "baseline_mean_length": float(np.mean([len(b) for b in baseline])) if baseline else float("nan")}
 
 
 def per_category(items: Sequence[EvalItem], outcomes: Sequence[float | None], n_boot: int = 1000,
@@ -131,6 +150,7 @@ def run_winrate(models: Sequence[Any], baseline: Any, items: Sequence[EvalItem],
         outcomes = judge_pairs(judge, items, answers, base_answers, seed, model.identity)
         outcomes_by_model[model.name] = outcomes
         rows.append({**model.describe(), **summarise(outcomes, n_boot, seed),
+                     "length_controlled": length_controlled(outcomes, answers, base_answers, seed),
                      "per_category": per_category(items, outcomes, n_boot, seed),
                      "metadata": metadata_checks(items, answers)})
     return {

@@ -256,9 +256,12 @@ def eval_stage(ctx: Context) -> Outcome:
     results = json.loads((folder / RESULTS).read_text())
     labels = dict(zip(models, ["base", "base-prompted", "sft", "ppo", "ppo-ptx"]))
     rows = results["sections"].get("winrate", {}).get("models", [])
-    wins = {labels.get(r["name"], r["name"]): {"win_rate": r["win_rate"], "ci": r["ci"], "n": r["n"]} for r in rows}
+    wins = {labels.get(r["name"], r["name"]): {"win_rate": r["win_rate"], "ci": r["ci"], "n": r["n"],
+                                               "lc_win_rate": r.get("length_controlled", {}).get("win_rate")}
+            for r in rows}
     failed = [name for name, section in results["sections"].items() if "error" in section]
-    metric = "win rate vs sft: " + ", ".join(f"{k} {_num(v['win_rate'])}" for k, v in wins.items() if k != "sft")
+    metric = "win rate vs sft (length-controlled): " + ", ".join(
+        f"{k} {_num(v['win_rate'])} ({_num(v['lc_win_rate'])})" for k, v in wins.items() if k != "sft")
     if failed:
         metric += f" (not run: {', '.join(failed)})"
     return Outcome(str(folder / RESULTS), cached, metric, {"win_rates": wins, "failed_parts": failed}, note)

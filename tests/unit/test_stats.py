@@ -14,6 +14,8 @@ from evals.stats import (
     bootstrap_ci,
     corrected_rate,
     corrected_rate_ci,
+    length_controlled_ci,
+    length_controlled_win_rate,
     outcome_from_ranks,
     outcome_from_scores,
     paired_bootstrap_ci,
@@ -147,3 +149,26 @@ def test_corrected_rate_recovers_a_gap_the_judge_shrinks():
     # the interval is wider than the raw rate's own: it carries the judge's uncertainty too
     raw_low, raw_high = bootstrap_ci(low_model, n_boot=400)
     assert low["high"] - low["low"] > raw_high - raw_low
+
+
+def test_length_control_at_equal_lengths_is_the_plain_win_rate():
+    # no length difference: the fit is its intercept alone, sigmoid(theta) = the mean outcome, by hand 2.5 / 4
+    assert length_controlled_win_rate([1, 1, 0, 0.5], [10] * 4, [10] * 4) == pytest.approx(0.625, abs=1e-6)
+
+
+def test_length_control_removes_a_win_bought_with_length_and_keeps_one_that_was_not():
+    rng = np.random.default_rng(0)
+    n = 400
+    longer = rng.random(n) < 0.7  # the model is longer on 70 % of prompts ...
+    delta = np.where(longer, 1, -1) * rng.uniform(20, 200, n)
+    base = np.full(n, 300.0)
+    # ... and a judge that prefers the longer answer 85 % of the time, whatever it says
+    length_judge = np.where(rng.random(n) < 0.85, longer, ~longer).astype(float)
+    raw = length_judge.mean()
+    controlled = length_controlled_win_rate(length_judge, base + delta, base)
+    assert raw > 0.58 and abs(controlled - 0.5) < 0.06 < raw - 0.5
+    # a model that wins 80 % of prompts whatever the lengths keeps its win rate
+    quality = (rng.random(n) < 0.8).astype(float)
+    assert length_controlled_win_rate(quality, base + delta, base) == pytest.approx(quality.mean(), abs=0.03)
+    summary = length_controlled_ci(length_judge, base + delta, base, n_boot=100)
+    assert summary["n"] == n and summary["ci"][0] < controlled < summary["ci"][1]
