@@ -92,6 +92,7 @@ class EvalSettings:
 
     suite: str = "paper"
     judge: str = "gold"
+    baseline: str | None = None  # None: the SFT checkpoint (the paper's Fig. 1); any eval model spec otherwise
     limit: int | None = None
     max_new_tokens: int | None = None
     truthfulqa: str | None = None  # None: $INSTRUCTRL_TRUTHFULQA, the shared data beside the repo, or the hub
@@ -239,7 +240,8 @@ def eval_stage(ctx: Context) -> Outcome:
     folder = ctx.out / "eval"
     sft_config = stage_config("sft", ctx.config.sft, {})
     models = ["base", "base-prompted", o["sft"], o["ppo"], o["ppo-ptx"]]
-    flags = {"suite": e.suite, "models": ",".join(models), "baseline": o["sft"], "base-model": sft_config.model.name,
+    flags = {"suite": e.suite, "models": ",".join(models), "baseline": e.baseline or o["sft"],
+             "base-model": sft_config.model.name,
              "judge": e.judge, "limit": e.limit, "max-new-tokens": e.max_new_tokens, "truthfulqa": truthfulqa_source(e),
              "truthfulqa-generation-limit": e.truthfulqa_generation_limit, "n-boot": e.n_boot,
              "batch-size": e.batch_size, "seed": e.seed}
@@ -260,8 +262,9 @@ def eval_stage(ctx: Context) -> Outcome:
                                                "lc_win_rate": r.get("length_controlled", {}).get("win_rate")}
             for r in rows}
     failed = [name for name, section in results["sections"].items() if "error" in section]
-    metric = "win rate vs sft (length-controlled): " + ", ".join(
-        f"{k} {_num(v['win_rate'])} ({_num(v['lc_win_rate'])})" for k, v in wins.items() if k != "sft")
+    baseline = labels.get(flags["baseline"], flags["baseline"])
+    metric = f"win rate vs {baseline} (length-controlled): " + ", ".join(
+        f"{k} {_num(v['win_rate'])} ({_num(v['lc_win_rate'])})" for k, v in wins.items() if k != baseline)
     if failed:
         metric += f" (not run: {', '.join(failed)})"
     return Outcome(str(folder / RESULTS), cached, metric, {"win_rates": wins, "failed_parts": failed}, note)
@@ -398,7 +401,7 @@ def dry_run(config: PipelineConfig, out: Path) -> None:
                   f"{'train' if stage == 'compare' else 'validation (k = validation_k, limit = validation_limit, noise 0)'}")
         else:
             print("   " + json.dumps({**to_dict(config.eval), "truthfulqa": truthfulqa_source(config.eval)}, sort_keys=True)
-                  + "; models base, base-prompted, <sft>, <ppo>, <ppo-ptx> against <sft>")
+                  + f"; models base, base-prompted, <sft>, <ppo>, <ppo-ptx> against {config.eval.baseline or '<sft>'}")
 
 
 # ---- the command --------------------------------------------------------------------------------
@@ -413,6 +416,9 @@ def add_verb(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--noise", type=float, default=None, help="share of pairwise labels flipped for training "
                         "(default 0.25; the held-out comparisons are always clean)")
     parser.add_argument("--truthfulqa", default=None, help="TruthfulQA CSV/JSON(L) or hub name for the eval")
+    parser.add_argument("--baseline", default=None,
+                        help="the model the win rates are against: any eval model spec, e.g. a far larger model "
+                             "behind an OpenAI-compatible URL, openai:NAME@URL (default: the run's SFT checkpoint)")
     parser.add_argument("--out", default=None, help="output folder (default pipeline-runs/PRESET); reuse it to resume")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="any pipeline key, e.g. --set compare.k=6 --set ppo.ptx_coef=2 "
@@ -425,6 +431,7 @@ def main(args: argparse.Namespace) -> int:
     flags = [f"compare.labeler={args.labeler}"] if args.labeler else []
     flags += [f"compare.noise={args.noise}"] if args.noise is not None else []
     flags += [f"eval.truthfulqa={args.truthfulqa}"] if args.truthfulqa else []
+    flags += [f"eval.baseline={args.baseline}"] if args.baseline else []
     config = load_config(args.preset, flags + args.overrides)
     out = Path(args.out or Path("pipeline-runs") / Path(args.preset).stem)
     if args.dry_run:

@@ -78,6 +78,15 @@ def test_dry_run_prints_every_stage_and_runs_nothing(tmp_path, monkeypatch, caps
     assert list(tmp_path.iterdir()) == []  # no checkpoints, runs or output folder
 
 
+def test_baseline_flag_sets_what_the_win_rates_are_against(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["pipeline", "--preset", "tiny", "--dry-run", "--baseline", "openai:big@http://gpu-box:8000/v1"]) == 0
+    out = capsys.readouterr().out
+    assert '"baseline": "openai:big@http://gpu-box:8000/v1"' in out and "against openai:big@http://gpu-box:8000/v1" in out
+    assert main(["pipeline", "--preset", "tiny", "--dry-run"]) == 0
+    assert "against <sft>" in capsys.readouterr().out  # the paper's Fig. 1 baseline by default
+
+
 def test_help_explains_the_command(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["pipeline", "--preset", "cpu", "--help"])
