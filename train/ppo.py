@@ -56,7 +56,7 @@ from train.rollout import (
     reward_scores,
     sample,
 )
-from train.runs import announce, run_identity, start_run, write_checkpoint
+from train.runs import announce, finished_run, run_identity, start_run, write_checkpoint
 from train.tuning import count_parameters, merged, prepare_for_training, trainable_in_float32
 
 STAGE = "ppo"
@@ -488,8 +488,7 @@ def run(config: PPOConfig, registry: Registry | None = None) -> Checkpoint:
     # "sft" and "rm" name the newest checkpoints: a new SFT or reward model gives a new run
     inputs = [registry.resolve(spec) for spec in (config.model.name, params.reward_model)]
     identity = run_identity(stage, config, ":".join([data_fp, *inputs]))
-    if (done := registry.find(identity.name)) is not None:
-        print(f"{identity.name} is already trained: {done.path}")
+    if (done := finished_run(registry, identity)) is not None:
         return done
 
     accelerator = Accelerator(cpu=not torch.cuda.is_available())

@@ -34,7 +34,7 @@ from instructrl.errors import DataError, InstructrlError, ModelError
 from instructrl.models.reward import RewardModel
 from train.loop import fit, pad_right
 from train.rl_math import kwise_ranking_loss, ranking_accuracy
-from train.runs import announce, run_identity, start_run, write_checkpoint
+from train.runs import announce, finished_run, run_identity, start_run, write_checkpoint
 from train.tuning import count_parameters, merged, prepare_for_training
 
 STAGE = "rm"
@@ -223,8 +223,7 @@ def run(config: RMConfig, registry: Registry | None = None) -> Checkpoint:
                         "check the file (see the dropped-row reasons above) or use more data")
     data_fp = fingerprint(train_set.records)
     identity = run_identity(STAGE, config, f"{data_fp}:{parent}")  # a new SFT checkpoint gives a new run
-    if (done := registry.find(identity.name)) is not None:
-        print(f"{identity.name} is already trained: {done.path}")
+    if (done := finished_run(registry, identity)) is not None:
         return done
 
     reward = RewardModel.load(parent if config.model.name in STAGES else config.model.name, config.model.dtype)

@@ -37,6 +37,16 @@ def run_identity(stage: str, config, data_fingerprint: str) -> RunIdentity:
     return RunIdentity(name, run_dir)
 
 
+def finished_run(registry: Registry, identity: RunIdentity) -> Checkpoint | None:
+    """The checkpoint this run already wrote, checked against its card's content hash (a changed or
+    cut-short file is refused, naming the checkpoint and the fix), or None when it has not finished."""
+    if registry.find(identity.name) is None:
+        return None
+    done = registry.verify(identity.name)
+    print(f"{identity.name} is already trained: {done.path}")
+    return done
+
+
 def start_run(run) -> float:
     """What every stage does first: CPU threads and the seed from ``run`` (a RunConfig); returns the
     start time for the card's wall time."""

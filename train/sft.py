@@ -24,7 +24,7 @@ from instructrl.data.loaders import fingerprint, load_records
 from instructrl.data.schemas import Demonstration
 from instructrl.models.loading import load_causal_lm, load_tokenizer
 from train.loop import fit
-from train.runs import announce, run_identity, start_run, write_checkpoint
+from train.runs import announce, finished_run, run_identity, start_run, write_checkpoint
 from train.tuning import count_parameters, merged, prepare_for_training
 
 IGNORE = -100
@@ -126,8 +126,7 @@ def run(config: SFTConfig, registry: Registry | None = None) -> Checkpoint:
     val_set = load_records(config.data.validation or config.data.train, Demonstration,
                            split=None if config.data.validation else "validation")
     identity = run_identity(STAGE, config, fingerprint(train_set.records))
-    if (done := registry.find(identity.name)) is not None:
-        print(f"{identity.name} is already trained: {done.path}")
+    if (done := finished_run(registry, identity)) is not None:
         return done
 
     tokenizer = load_tokenizer(config.model.name)

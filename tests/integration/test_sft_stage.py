@@ -45,6 +45,14 @@ def test_sft_writes_a_plain_hf_checkpoint_with_a_card_and_lowers_validation_loss
     assert (tmp_path / "run" / "tensorboard").is_dir()
     # the same command again returns the finished checkpoint instead of training twice
     assert sft.run(config).path == checkpoint.path and len(Registry().list()) == 1
+    # ... unless its weights no longer match the card: refused, naming the checkpoint and the fix
+    weights = next(checkpoint.path.glob("*.safetensors"))
+    weights.write_bytes(weights.read_bytes()[:-16])  # cut short, as a full disk or a killed copy leaves it
+    from instructrl.errors import ModelError
+
+    with pytest.raises(ModelError, match=f"checkpoint {checkpoint.name} is corrupt") as refused:
+        sft.run(config)
+    assert f"delete {checkpoint.path}" in refused.value.fix
 
 
 def test_loss_counts_answer_tokens_only():
