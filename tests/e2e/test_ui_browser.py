@@ -11,9 +11,7 @@ from __future__ import annotations
 import os
 import random
 import shutil
-import socket
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +23,7 @@ from instructrl.models.policy import Policy, SamplingParams
 from serve.leaderboard import leaderboard
 from serve.ui import build_ui, leaderboard_table, offline_theme, pick_pair, plain_messages
 from serve.votes import VoteStore
+from tests.live_server import LiveServer
 
 CHROME_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -121,34 +120,17 @@ class TinyBackend:
 # ---- serving and driving the browser ---------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def served_ui(tiny_policy, tmp_path):
     import gradio as gr
-    import uvicorn
     from fastapi import FastAPI
 
     store = VoteStore(tmp_path / "votes.db")
     backend = TinyBackend(tiny_policy, store)
     app = gr.mount_gradio_app(FastAPI(), build_ui(backend, rng=random.Random(0)), path="/ui", ssr_mode=False,
                               theme=offline_theme())
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 60
-    while not server.started:
-        if time.time() > deadline or not thread.is_alive():
-            pytest.fail("the test server did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}/ui/", backend, store
-    server.should_exit = True
-    thread.join(timeout=10)
+    with LiveServer(app) as server:
+        yield f"{server.url}/ui/", backend, store
     store.close()
 
 
@@ -256,26 +238,14 @@ def test_chat_arena_vote_and_leaderboard_in_chromium(browser, served_ui, tmp_pat
 
 @pytest.fixture
 def keyed_server(tmp_path):
-    import uvicorn
 
     from serve.app import create_app
     from serve.settings import Settings
 
     store = VoteStore(tmp_path / "votes.db")
     settings = Settings(models=("tiny-random",), serve_registry=False, api_keys=("s3cret",), ui=True)
-    app = create_app(settings, vote_store=store)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 60
-    while not server.started:
-        if time.time() > deadline or not thread.is_alive():
-            pytest.fail("the test server did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with LiveServer(create_app(settings, vote_store=store)) as server:
+        yield server.url
     store.close()
 
 

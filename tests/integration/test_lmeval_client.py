@@ -4,38 +4,23 @@ gets what its in-process ``hf`` model gets on the same weights. Needs lm-eval (s
 
 from __future__ import annotations
 
-import threading
-import time
-
 import pytest
 
-from tests.e2e.test_ui_browser import _free_port
+from tests.live_server import LiveServer
 
 QUESTIONS = 8
 
 
 @pytest.fixture
 def served_real_model(tmp_path):
-    import uvicorn
-
     from serve.app import create_app
     from serve.settings import Settings
     from serve.votes import VoteStore
 
     store = VoteStore(tmp_path / "votes.db")
     app = create_app(Settings(models=("smollm2-135m",), serve_registry=False, dtype="float32"), vote_store=store)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 120
-    while not server.started:
-        if time.time() > deadline or not thread.is_alive():
-            pytest.fail("the test server did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}/v1/completions", app.state.pool.get("smollm2-135m").policy
-    server.should_exit = True
-    thread.join(timeout=30)
+    with LiveServer(app) as server:
+        yield f"{server.url}/v1/completions", app.state.pool.get("smollm2-135m").policy
     store.close()
 
 
