@@ -280,7 +280,7 @@ def fit(
         elapsed = time.perf_counter() - start
         if step % run.log_every == 0 or step == total:
             logger.log(step, {"train/loss": loss_value, "train/lr": scheduler.get_last_lr()[0],
-                              "train/grad_norm": float(grad_norm), "train/tokens_per_s": tokens_seen * world / elapsed,
+                              "train/grad_norm": float("nan") if grad_norm is None else float(grad_norm), "train/tokens_per_s": tokens_seen * world / elapsed,
                               **{f"train/{k}": v for k, v in step_metrics.items()}})
         bar.set_postfix(loss=f"{loss_value:.4f}", lr=f"{scheduler.get_last_lr()[0]:.2e}")
         bar.update(1)
