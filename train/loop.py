@@ -24,6 +24,7 @@ from typing import Any
 import torch
 
 from instructrl.config import OptimConfig, RunConfig
+from train import sharding
 
 Batch = dict[str, Any]
 LossFn = Callable[[torch.nn.Module, Batch], tuple[torch.Tensor, dict[str, float]]]
@@ -130,11 +131,12 @@ def read_metrics(run_dir: Path) -> list[dict[str, Any]]:
 def trainable_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
     """Only what training changes: the whole model in a full fine-tune, the adapters with LoRA."""
     names = {n for n, p in model.named_parameters() if p.requires_grad}
-    return {k: v.detach().clone() for k, v in model.state_dict().items() if k in names}
+    return {k: v.detach().clone() for k, v in sharding.model_state(model).items() if k in names}
 
 
-def save_state(run_dir: Path, model: torch.nn.Module, extra: dict[str, Any], step: int) -> Path:
-    """Write ``run_dir/state`` atomically: trainable weights, optimiser etc. (``extra``), RNG states."""
+def save_state(run_dir: Path, weights: dict[str, torch.Tensor], extra: dict[str, Any], step: int) -> Path:
+    """Write ``run_dir/state`` atomically: trainable weights (``trainable_state``), optimiser etc.
+    (``extra``), RNG states."""
     import os
     import shutil
 
@@ -142,7 +144,7 @@ def save_state(run_dir: Path, model: torch.nn.Module, extra: dict[str, Any], ste
     tmp = run_dir / f".{STATE_DIR}-tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    torch.save({"model": trainable_state(model), **extra, "step": step,
+    torch.save({"model": weights, **extra, "step": step,
                 "rng": {"torch": torch.get_rng_state(), "python": random.getstate()}}, tmp / "state.pt")
     (tmp / "step.json").write_text(json.dumps({"step": step}))
     old = run_dir / f".{STATE_DIR}-old"
@@ -225,16 +227,25 @@ def fit(
                           "use more data or a smaller run.batch_size")
     total = run.max_steps or max(1, math.ceil(run.epochs * steps_per_epoch))
 
-    optimizer = make_optimizer(list(model.parameters()), optim)
+    saved = load_state(run_dir, model) if run.resume else None  # weights into the caller's model
+    trained = sharding.training_copy(model, accelerator)
+    if sharding.is_sharded(trained) and accelerator.is_main_process:
+        print(f"[{desc}] FSDP 2 over {world} CPU processes: parameters, gradients and optimiser state sharded",
+              flush=True)
+    optimizer = make_optimizer(list(trained.parameters()), optim)
     scheduler = make_scheduler(optimizer, optim, total)
+    if sharding.shards_itself(accelerator):
+        optimizer = accelerator.prepare(optimizer)  # the module is sharded already: no DDP around it
+    else:
+        trained, optimizer = accelerator.prepare(trained, optimizer)
     step, earlier = 0, 0.0
-    if run.resume and (saved := load_state(run_dir, model)) is not None:
-        optimizer.load_state_dict(saved["optimizer"])
+    if saved is not None:
+        sharding.load_optimizer_state(trained, optimizer, saved["optimizer"])
         scheduler.load_state_dict(saved["scheduler"])
         step, earlier = saved["step"], saved.get("elapsed_s", 0.0)  # states from before elapsed_s count 0
         if accelerator.is_main_process:  # say so: a rerun that silently started over would look the same
             print(f"[{desc}] resumed at step {step}", flush=True)
-    model, optimizer = accelerator.prepare(model, optimizer)
+    caller, model = model, trained
     logger = RunLogger(run_dir, enabled=accelerator.is_main_process)
     trainable = [p for p in model.parameters() if p.requires_grad]
 
@@ -287,13 +298,15 @@ def fit(
         if step % run.eval_every == 0 or step == total:
             last_val = evaluate(step)
         if step % run.save_every == 0 and step < total:
+            weights = trainable_state(accelerator.unwrap_model(model))  # gathered on every process
+            optimizer_state = sharding.optimizer_state(accelerator.unwrap_model(model), optimizer)
             accelerator.wait_for_everyone()
             if accelerator.is_main_process:
-                save_state(run_dir, accelerator.unwrap_model(model),
-                           {"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                            "elapsed_s": earlier + time.perf_counter() - start}, step)
+                save_state(run_dir, weights, {"optimizer": optimizer_state, "scheduler": scheduler.state_dict(),
+                                              "elapsed_s": earlier + time.perf_counter() - start}, step)
     bar.close()
     logger.close()
+    sharding.copy_back(accelerator.unwrap_model(model), caller)
     accelerator.wait_for_everyone()
     elapsed = time.perf_counter() - start
     return FitResult(step, loss_value, last_val, elapsed, tokens_seen * world / max(elapsed, 1e-9), earlier)

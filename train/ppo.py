@@ -42,7 +42,15 @@ from instructrl.data.schemas import Demonstration, EvalItem, PretrainText
 from instructrl.errors import ConfigError, InstructrlError
 from instructrl.models.loading import DTYPES, load_causal_lm, load_tokenizer, torch_dtype
 from train import rl_math
-from train.loop import RunLogger, load_state, make_optimizer, make_scheduler, pad_right, save_state
+from train.loop import (
+    RunLogger,
+    load_state,
+    make_optimizer,
+    make_scheduler,
+    pad_right,
+    save_state,
+    trainable_state,
+)
 from train.rollout import (
     ActorCritic,
     Advantages,
@@ -575,7 +583,7 @@ def run(config: PPOConfig, registry: Registry | None = None) -> Checkpoint:
         if step % config.run.save_every == 0 or step == total:
             accelerator.wait_for_everyone()
             if accelerator.is_main_process:
-                save_state(identity.run_dir, module, {
+                save_state(identity.run_dir, trainable_state(module), {
                     "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "ema": ema.state_dict(),
                     "kl_coef": kl_coef, "curve": curve, "start": start_stats, "metrics": metrics,
                     "elapsed_s": earlier_s + time.perf_counter() - started,

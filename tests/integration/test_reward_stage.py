@@ -19,7 +19,7 @@ from instructrl.data.loaders import load_records
 from instructrl.data.schemas import Demonstration
 from instructrl.errors import ConfigError, DataError, ModelError
 from instructrl.models.reward import RewardModel
-from tests.launch import cpu_processes
+from tests.launch import cpu_processes, fsdp_env
 from train import reward as rm_stage
 from train.loop import read_metrics
 
@@ -306,13 +306,16 @@ def test_votes_export_trains_through_the_cli(tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_two_cpu_processes_match_one_process(tmp_path):
-    """DDP over two real processes: the K-wise loss is normalised over the global batch, so the losses
-    equal one process's, and one process logs and writes the checkpoint."""
+@pytest.mark.parametrize("parallel", ["ddp", "fsdp"])
+def test_two_cpu_processes_match_one_process(tmp_path, parallel):
+    """DDP, and FSDP 2 (gloo) with the shipped config's settings, over two real processes: the K-wise
+    loss is normalised over the global batch, so the losses equal one process's, and one process logs
+    and writes the checkpoint."""
     config_for(tmp_path)  # writes the comparison and demonstration files
 
     def launch(processes: int, out: str) -> list[dict]:
-        env = {**os.environ, "INSTRUCTRL_CHECKPOINTS": str(tmp_path / out / "ckpt"), "OMP_NUM_THREADS": "1"}
+        env = {**os.environ, "INSTRUCTRL_CHECKPOINTS": str(tmp_path / out / "ckpt"), "OMP_NUM_THREADS": "1",
+               **(fsdp_env() if parallel == "fsdp" and processes > 1 else {})}
         args = ["train", "rm", "--preset", "tiny", "--data", str(tmp_path / "comparisons.jsonl"),
                 "--set", f"rm.demonstrations={tmp_path / 'demos.jsonl'}", "--set", f"run.run_dir={tmp_path / out}",
                 "--set", "run.max_steps=3", "--set", "run.eval_every=100"]
@@ -320,8 +323,11 @@ def test_two_cpu_processes_match_one_process(tmp_path):
                               capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, done.stderr[-3000:]
         assert (f"{processes} processes" in done.stdout) == (processes > 1)
+        assert ("FSDP 2 over 2 CPU processes" in done.stdout) == (parallel == "fsdp" and processes > 1)
         return [m for m in read_metrics(tmp_path / out) if "train/loss" in m]
 
     two, one = launch(2, "two"), launch(1, "one")
+    bias = [Registry(tmp_path / out / "ckpt").get("rm").card.metrics["bias"] for out in ("two", "one")]
+    assert bias[0] == pytest.approx(bias[1], abs=1e-4)  # scored by the trained weights, copied back
     assert [m["step"] for m in two] == [1, 2, 3]
     assert [m["train/loss"] for m in two] == pytest.approx([m["train/loss"] for m in one], abs=1e-4)

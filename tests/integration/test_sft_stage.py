@@ -13,7 +13,7 @@ import torch
 from instructrl.checkpoints import Registry
 from instructrl.config import resolve
 from instructrl.models.loading import load_causal_lm, load_tokenizer
-from tests.launch import cpu_processes
+from tests.launch import cpu_processes, fsdp_env
 from train import sft
 from train.loop import fit, read_metrics
 
@@ -116,21 +116,40 @@ def test_resumed_run_continues_exactly_like_the_uninterrupted_one(demos, tmp_pat
     assert resumed[3] == pytest.approx(whole[3], abs=1e-6) and resumed[4] == pytest.approx(whole[4], abs=1e-6)
 
 
-def test_two_cpu_processes_under_accelerate_match_one_process(demos, tmp_path):
-    def launch(processes: int, out: str) -> list[dict]:
-        env = {**os.environ, "INSTRUCTRL_CHECKPOINTS": str(tmp_path / out / "ckpt"), "OMP_NUM_THREADS": "1"}
+@pytest.mark.parametrize("parallel", ["ddp", "fsdp"])
+def test_two_cpu_processes_under_accelerate_match_one_process(demos, tmp_path, parallel):
+    """DDP, and FSDP 2 (gloo) with the shipped config's settings: the same losses and the same final
+    checkpoint as one process; under FSDP a rerun resumes from the gathered state."""
+    from safetensors.torch import load_file
+
+    def launch(processes: int, out: str, checkpoints: str = "ckpt") -> subprocess.CompletedProcess:
+        env = {**os.environ, "INSTRUCTRL_CHECKPOINTS": str(tmp_path / out / checkpoints), "OMP_NUM_THREADS": "1",
+               **(fsdp_env() if parallel == "fsdp" and processes > 1 else {})}
         args = ["train", "sft", "--preset", "tiny", "--data", str(demos), "--set", f"run.run_dir={tmp_path / out}",
                 "--set", "run.max_steps=3", "--set", "run.eval_every=100"]
         done = subprocess.run([*cpu_processes(processes), "-m", "instructrl.cli", *args], env=env,
                               capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, done.stderr[-3000:]
         assert (f"{processes} processes" in done.stdout) == (processes > 1)  # really distributed
+        assert ("FSDP 2 over 2 CPU processes" in done.stdout) == (parallel == "fsdp" and processes > 1)
+        return done
+
+    def losses(out: str) -> list[dict]:
         return [m for m in read_metrics(tmp_path / out) if "train/loss" in m]
 
-    two = launch(2, "two")
-    one = launch(1, "one")
+    launch(2, "two")
+    launch(1, "one")
+    two, one = losses("two"), losses("one")
     assert [m["step"] for m in two] == [1, 2, 3]  # one logger: each step once, not once per process
     assert [m["train/loss"] for m in two] == pytest.approx([m["train/loss"] for m in one], abs=1e-4)
+    weights = [Registry(tmp_path / out / "ckpt").get("sft").path / "model.safetensors" for out in ("two", "one")]
+    trained, alone = (load_file(path) for path in weights)
+    assert trained.keys() == alone.keys()
+    assert all(torch.allclose(trained[k], alone[k], atol=1e-5) for k in trained)  # the trained weights came back
+    if parallel == "fsdp":  # the state saved at step 2 (save_every 2) was gathered from the shards: resume it
+        resumed = launch(2, "two", checkpoints="again")
+        assert "resumed at step 2" in resumed.stdout
+        assert losses("two")[-1]["train/loss"] == pytest.approx(two[-1]["train/loss"], abs=1e-4)
 
 
 def test_cli_bad_input_exits_non_zero_with_one_line(tmp_path):

@@ -1,0 +1,108 @@
+"""Fully sharded data parallel (FSDP 2) for the supervised loop, on GPUs and on CPU processes alike.
+
+``accelerate launch --config_file configs/accelerate/fsdp.yaml`` sets ``ACCELERATE_USE_FSDP`` and the
+``FSDP_*`` variables. On GPUs accelerate shards the model inside ``prepare``; its CPU process type
+(``MULTI_CPU``) has no FSDP and ignores those variables, so on CPU processes (gloo) this module makes
+the same calls accelerate makes: torch's ``fully_shard`` on every decoder layer, then on the root.
+Either way the loop trains a **training copy** and copies the trained weights back into the caller's
+(unsharded) model at the end (``copy_back``), so a stage saves, merges and scores a plain module as it
+does in one process. The copy costs one model of CPU memory; a model too large for that is a job for
+DeepSpeed ZeRO-3 (configs/accelerate/zero3*.yaml).
+
+Every function here is collective under sharding: all processes call it, as they all run the loop.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from typing import Any
+
+import torch
+
+from instructrl.errors import ConfigError
+
+
+def fsdp_requested() -> bool:
+    """Did the launcher ask for FSDP (``accelerate launch`` with an FSDP config sets this)?"""
+    return os.environ.get("ACCELERATE_USE_FSDP", "false").lower() == "true"
+
+
+def shards_itself(accelerator) -> bool:
+    """FSDP asked for on CPU processes, where accelerate does not shard: this module does."""
+    from accelerate.utils import DistributedType
+
+    return fsdp_requested() and accelerator.distributed_type == DistributedType.MULTI_CPU
+
+
+def layer_classes(model: torch.nn.Module) -> set[str]:
+    """The class names to shard one by one: ``FSDP_TRANSFORMER_CLS_TO_WRAP`` (comma-separated, as the
+    config's ``fsdp_transformer_layer_cls_to_wrap``), else the model's own ``_no_split_modules``."""
+    named = os.environ.get("FSDP_TRANSFORMER_CLS_TO_WRAP", "")
+    if named.strip():
+        return {name.strip() for name in named.split(",") if name.strip()}
+    return {name for module in model.modules() for name in (getattr(module, "_no_split_modules", None) or [])}
+
+
+def training_copy(model: torch.nn.Module, accelerator) -> torch.nn.Module:
+    """The module the loop trains: ``model`` itself, or under FSDP a copy (sharded here on CPU
+    processes, by accelerate's ``prepare`` on GPUs)."""
+    from accelerate.utils import DistributedType
+
+    if accelerator.distributed_type == DistributedType.FSDP:
+        return copy.deepcopy(model)
+    if not shards_itself(accelerator):
+        return model
+    from torch.distributed.fsdp import fully_shard
+
+    classes = layer_classes(model)
+    twin = copy.deepcopy(model)
+    layers = [m for m in twin.modules() if type(m).__name__ in classes]
+    if not layers:
+        raise ConfigError(f"FSDP found no layer of class {sorted(classes) or '(none named)'} in the model",
+                          "set fsdp_transformer_layer_cls_to_wrap in the accelerate config to the model's "
+                          "decoder layer class, e.g. LlamaDecoderLayer")
+    reshard = os.environ.get("FSDP_RESHARD_AFTER_FORWARD", "true").lower() == "true"
+    for layer in layers:
+        fully_shard(layer, reshard_after_forward=reshard)
+    fully_shard(twin, reshard_after_forward=reshard)
+    return twin
+
+
+def is_sharded(model: torch.nn.Module) -> bool:
+    from torch.distributed.tensor import DTensor
+
+    return any(isinstance(p, DTensor) for p in model.parameters())
+
+
+def model_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """The whole state dict with full (gathered) tensors, on every process."""
+    if not is_sharded(model):
+        return model.state_dict()
+    from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict
+
+    return get_model_state_dict(model, options=StateDictOptions(full_state_dict=True))
+
+
+def optimizer_state(model: torch.nn.Module, optimizer) -> dict[str, Any]:
+    """The optimiser's state to save: as is in one process or DDP, gathered to full tensors under FSDP."""
+    if not is_sharded(model):
+        return optimizer.state_dict()
+    from torch.distributed.checkpoint.state_dict import StateDictOptions, get_optimizer_state_dict
+
+    return get_optimizer_state_dict(model, optimizer, options=StateDictOptions(full_state_dict=True))
+
+
+def load_optimizer_state(model: torch.nn.Module, optimizer, state: dict[str, Any]) -> None:
+    if not is_sharded(model):
+        optimizer.load_state_dict(state)
+        return
+    from torch.distributed.checkpoint.state_dict import StateDictOptions, set_optimizer_state_dict
+
+    set_optimizer_state_dict(model, optimizer, state, options=StateDictOptions(full_state_dict=True))
+
+
+def copy_back(trained: torch.nn.Module, model: torch.nn.Module) -> None:
+    """Put the training copy's weights into the caller's model (nothing to do when they are one)."""
+    if trained is not model:
+        model.load_state_dict(model_state(trained))
