@@ -114,6 +114,28 @@ def grouped_bars(path: str | Path, groups: Sequence[str], series: dict[str, Sequ
     return _save(fig, path)
 
 
+def reward_vs_kl(path: str | Path, curves: dict[str, Sequence[dict[str, float]]],
+                 colours: dict[str, str] | None = None) -> Path:
+    """Reward over-optimisation (Gao et al. 2022): proxy (reward-model) and gold score of each run's
+    held-out answers against √KL to the SFT policy, one line per run, one point per measurement."""
+    path = Path(path)
+    panels = [("proxy", "proxy reward (reward model)")]
+    if any(p.get("gold") is not None for points in curves.values() for p in points):
+        panels.append(("gold", "gold score"))
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 4.2), dpi=110, squeeze=False)
+    for ax, (key, label) in zip(axes[0], panels):
+        for index, (name, points) in enumerate(curves.items()):
+            shown = [p for p in points if p.get(key) is not None]
+            ax.plot([p["sqrt_kl"] for p in shown], [p[key] for p in shown], "o-", markersize=4, label=name,
+                    color=(colours or {}).get(name, f"C{index % 10}"))
+        ax.set_xlabel("√KL(π_RL ‖ π_SFT), nats")
+        ax.set_ylabel(label)
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.suptitle("Reward over-optimisation: held-out answers during PPO", fontsize=10)
+    return _save(fig, path)
+
+
 def _save(fig, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()

@@ -86,6 +86,34 @@ def paired_bootstrap_ci(first: Sequence[float], second: Sequence[float],
     return _percentile_interval(_apply(stat, a[index]) - _apply(stat, b[index]), alpha)
 
 
+def ratio_ci(numerators: Sequence[float], denominators: Sequence[float], n_boot: int = 1000, seed: int = 0,
+             alpha: float = 0.05) -> tuple[float, float]:
+    """Bootstrap interval of ``sum(numerators) / sum(denominators)`` over the units (e.g. a loss per
+    token over documents: each document's summed loss and its token count), units resampled whole."""
+    num, den = np.asarray(numerators, dtype=float), np.asarray(denominators, dtype=float)
+    if num.shape != den.shape or num.ndim != 1:
+        raise ValueError("numerators and denominators must be two flat sequences of the same length")
+    if num.size == 0:
+        return float("nan"), float("nan")
+    index = np.random.default_rng(seed).integers(0, num.size, size=(n_boot, num.size))
+    return _percentile_interval(num[index].sum(axis=1) / den[index].sum(axis=1), alpha)
+
+
+def paired_ratio_difference_ci(first: tuple[Sequence[float], Sequence[float]],
+                               second: tuple[Sequence[float], Sequence[float]], n_boot: int = 1000, seed: int = 0,
+                               alpha: float = 0.05) -> tuple[float, float]:
+    """Bootstrap interval of ratio(first) - ratio(second) (each a ``(numerators, denominators)`` pair,
+    as in ``ratio_ci``) measured on the same units: one draw of units serves both."""
+    (num_a, den_a), (num_b, den_b) = (tuple(np.asarray(v, dtype=float) for v in arm) for arm in (first, second))
+    if not num_a.shape == den_a.shape == num_b.shape == den_b.shape or num_a.ndim != 1:
+        raise ValueError("both arms must hold flat sequences measured on the same units")
+    if num_a.size == 0:
+        return float("nan"), float("nan")
+    index = np.random.default_rng(seed).integers(0, num_a.size, size=(n_boot, num_a.size))
+    ratio_a = num_a[index].sum(axis=1) / den_a[index].sum(axis=1)
+    return _percentile_interval(ratio_a - num_b[index].sum(axis=1) / den_b[index].sum(axis=1), alpha)
+
+
 def _apply(stat: Callable[..., float], samples: np.ndarray) -> np.ndarray:
     try:
         result = np.asarray(stat(samples, axis=-1), dtype=float)

@@ -9,7 +9,15 @@ A thin driver over the stages' own run functions, in order:
   ppo, ppo-ptx        PPO and PPO-ptx against that reward model (``train.ppo.run``)
   eval                the paper suite over base, base-prompted, SFT, PPO and PPO-ptx against SFT
 
-then ``report.html`` and ``results.json`` in the output folder. Presets live in ``configs/pipeline/``
+then ``report.html`` and ``results.json`` in the output folder (``instructrl/pipeline_report.py``). With
+``--rounds N`` (the paper's "steps 2 and 3 can be iterated") each extra round adds
+
+  compare-rN          fresh comparisons of the latest policy's answers, or with ``--labeler votes:DB`` the
+                      arena votes collected since the last round, added to all comparisons so far
+  rm-rN               a reward model on all of them
+  ppo-ptx-rN          PPO-ptx from the latest policy against it (its KL is to the policy it starts from)
+
+and the evals compare every round's policy too. Presets live in ``configs/pipeline/``
 and name each stage's own preset plus overrides. Nothing here re-implements a stage: a stage whose run
 identity matches a finished checkpoint returns it (``done (cached)``), an interrupted one resumes from
 its state in ``runs/``, and a changed setting changes the identities of that stage and the ones after it
@@ -18,6 +26,7 @@ only, so only those run again.
     instructrl pipeline --preset tiny
     instructrl pipeline --preset cpu --dry-run
     instructrl pipeline --preset cpu --set compare.k=6 --set ppo.overrides.run.max_steps=60
+    instructrl pipeline --preset tiny --rounds 1 --labeler votes:votes.db
 """
 
 from __future__ import annotations
@@ -35,11 +44,12 @@ from typing import Any
 
 from instructrl.config import check, from_dict, merge, parse_overrides, preset_names, read_preset, to_dict
 from instructrl.errors import ConfigError
+from instructrl.pipeline_report import RESULTS, write_outputs
 
 STAGE = "pipeline"
 REPO = Path(__file__).resolve().parent.parent
 SHARED_TRUTHFULQA = REPO.parent / "shared" / "data" / "truthfulqa" / "TruthfulQA.csv"
-RESULTS, REPORT, EVAL_STAMP = "results.json", "report.html", "pipeline-stage.json"
+EVAL_STAMP = "pipeline-stage.json"
 
 
 # ---- settings -------------------------------------------------------------------------------------
@@ -108,12 +118,33 @@ class EvalSettings:
 
 
 @dataclass
+class RoundSettings:
+    """The paper's "steps 2 and 3 can be iterated": each round after the first ranks fresh comparisons
+    of the latest policy's answers (or takes the arena votes collected since the last round), trains a
+    reward model on all comparisons so far, and runs PPO-ptx from the latest policy against it."""
+
+    count: int = 0  # rounds after the first pass (0: the recipe once)
+    labeler: str | None = None  # None: compare.labeler; votes:DB for the arena's votes
+
+    def __post_init__(self) -> None:
+        check(0 <= self.count <= 20, "rounds.count", self.count, "0 to 20 extra rounds")
+        if self.labeler is not None and self.labeler.startswith("votes:"):
+            check(bool(self.labeler.removeprefix("votes:")), "rounds.labeler", self.labeler,
+                  "votes:DB, DB the serving votes database (instructrl serve --votes-db)")
+
+    @property
+    def votes_db(self) -> Path | None:
+        return Path(self.labeler.removeprefix("votes:")) if self.labeler and self.labeler.startswith("votes:") else None
+
+
+@dataclass
 class PipelineConfig:
     sft: StageSettings = field(default_factory=StageSettings)
     compare: CompareSettings = field(default_factory=CompareSettings)
     rm: StageSettings = field(default_factory=StageSettings)
     ppo: PPOStageSettings = field(default_factory=PPOStageSettings)
     eval: EvalSettings = field(default_factory=EvalSettings)
+    rounds: RoundSettings = field(default_factory=RoundSettings)
 
     def __post_init__(self) -> None:
         for stage in ("sft", "rm", "ppo"):
@@ -161,22 +192,43 @@ def stage_config(stage: str, settings: StageSettings, wiring: dict[str, Any]):
     return from_dict(module.CONFIG, data, f"{stage}.")
 
 
+def round_of(stage: str) -> int:
+    """0 for the first pass's stages, N for ``compare-rN``, ``rm-rN`` and ``ppo-ptx-rN``."""
+    head, _, number = stage.rpartition("-r")
+    return int(number) if head and number.isdigit() else 0
+
+
+def in_round(stage: str, number: int) -> str:
+    return stage if number == 0 else f"{stage}-r{number}"
+
+
+def policy_of_round(number: int) -> str:
+    """The stage whose checkpoint is the policy after round ``number``: PPO-ptx, the paper's released model."""
+    return in_round("ppo-ptx", number)
+
+
 def wiring(stage: str, ctx: Context) -> dict[str, Any]:
     """The keys the pipeline sets so each stage reads what the previous ones made, by exact name
     (never "the newest sft", which another run could have replaced)."""
     o = ctx.outputs.get
-    if stage == "rm":
+    number = round_of(stage)
+    if trained_by(stage) == "rm":
         return {"model": {"name": o("sft", "<sft>")},
-                "data": {"train": o("compare", "<compare>"), "validation": o("compare-validation", "<compare-validation>")}}
-    if stage in ("ppo", "ppo-ptx"):
-        coef = ctx.config.ppo.ptx_coef if stage == "ppo-ptx" else 0.0
-        return {"model": {"name": o("sft", "<sft>")}, "ppo": {"reward_model": o("rm", "<rm>"), "ptx_coef": coef}}
+                "data": {"train": o(in_round("compare", number), f"<{in_round('compare', number)}>"),
+                         "validation": o("compare-validation", "<compare-validation>")}}
+    if trained_by(stage) == "ppo":
+        coef = 0.0 if stage == "ppo" else ctx.config.ppo.ptx_coef
+        start = "sft" if number == 0 else policy_of_round(number - 1)
+        reward = in_round("rm", number)
+        return {"model": {"name": o(start, f"<{start}>")}, "ppo": {"reward_model": o(reward, f"<{reward}>"), "ptx_coef": coef}}
     return {}
 
 
 def trained_by(stage: str) -> str:
-    """The training stage that a pipeline stage runs: ppo and ppo-ptx are both ``train ppo``."""
-    return "ppo" if stage.startswith("ppo") else stage
+    """The training stage that a pipeline stage runs: ppo, ppo-ptx and ppo-ptx-rN are all ``train ppo``,
+    rm-rN is ``train rm``."""
+    base = stage.removesuffix(f"-r{round_of(stage)}") if round_of(stage) else stage
+    return "ppo" if base.startswith("ppo") else base
 
 
 def resolved_config(stage: str, ctx: Context):
@@ -212,13 +264,16 @@ def key_metric(stage: str, m: dict[str, Any]) -> tuple[str, dict[str, Any]]:
             f"pretrain loss {_num(m.get('pretrain_loss'))}", numbers)
 
 
-def comparisons_stage(split: str, ctx: Context) -> Outcome:
-    """``data compare`` from the SFT checkpoint into a file named by a hash of its settings: an existing
-    file is finished work (compare writes it only at the end); a half-written one resumes."""
+def comparisons_stage(split: str, ctx: Context, number: int = 0) -> Outcome:
+    """``data compare`` from the SFT checkpoint (round N: the latest policy) into a file named by a hash
+    of its settings: an existing file is finished work (compare writes it only at the end); a
+    half-written one resumes."""
     c = ctx.config.compare
     train = split == "train"
-    flags = {"model": ctx.outputs["sft"], "split": split, "k": c.k if train else c.validation_k,
-             "labeler": c.labeler, "noise": c.noise if train else 0.0, "max-new-tokens": c.max_new_tokens,
+    model = ctx.outputs["sft"] if number == 0 else ctx.outputs[policy_of_round(number - 1)]
+    labeler = c.labeler if number == 0 else ctx.config.rounds.labeler or c.labeler
+    flags = {"model": model, "split": split, "k": c.k if train else c.validation_k,
+             "labeler": labeler, "noise": c.noise if train else 0.0, "max-new-tokens": c.max_new_tokens,
              "batch-size": c.batch_size, "seed": c.seed, "dtype": c.dtype,
              "limit": c.limit if train else c.validation_limit}
     flags = {k: v for k, v in flags.items() if v is not None}
@@ -233,13 +288,61 @@ def comparisons_stage(split: str, ctx: Context) -> Outcome:
     return Outcome(str(path), cached, f"{rows} prompts ranked, K={flags['k']}, {labels}", {"comparisons": rows})
 
 
+def votes_stage(number: int, ctx: Context) -> Outcome:
+    """Round N's comparisons from the arena: the votes in the database that no earlier round of this
+    output folder used. Written once per round, so a rerun trains on the same votes."""
+    from instructrl.errors import InstructrlError
+    from serve.votes import VoteStore, write_jsonl
+
+    db = ctx.config.rounds.votes_db
+    if not db.is_file():
+        raise ConfigError(f"votes database {db} does not exist",
+                          "pass the --votes-db file instructrl serve was started with: --labeler votes:PATH")
+    tag = hashlib.sha256(str(db.resolve()).encode()).hexdigest()[:8]
+    path = ctx.out / "data" / f"votes-r{number}-{tag}.jsonl"
+    if path.exists():
+        rows = sum(1 for line in path.open(encoding="utf-8") if line.strip())
+        return Outcome(str(path), True, f"{rows} arena votes (taken by this round before)", {"comparisons": rows})
+    used = {json.loads(line)["id"] for earlier in range(1, number)
+            for line in (ctx.out / "data" / f"votes-r{earlier}-{tag}.jsonl").open(encoding="utf-8") if line.strip()}
+    with VoteStore(db) as store:
+        records, counts = store.export_comparisons()
+    fresh = [r for r in records if r.id not in used]
+    if not fresh:
+        raise InstructrlError(f"{db} holds no votes with a preference that an earlier round has not used "
+                              f"({counts['votes']} votes, {counts['exported']} with a preference)",
+                              "collect votes in the arena (instructrl serve MODELS --ui --votes-db "
+                              f"{db}) and run the pipeline again")
+    write_jsonl(fresh, path)
+    return Outcome(str(path), False, f"{len(fresh)} new arena votes of {counts['votes']} in {db.name}",
+                   {"comparisons": len(fresh), **counts})
+
+
+def round_comparisons_stage(number: int, ctx: Context) -> Outcome:
+    """Round N's new comparisons (the latest policy's answers ranked by the labeler, or the arena votes
+    new since the last round), then every comparison so far in one file: what ``rm-rN`` trains on."""
+    fresh = votes_stage(number, ctx) if ctx.config.rounds.votes_db else comparisons_stage("train", ctx, number)
+    ctx.outputs[f"new-comparisons-r{number}"] = fresh.output
+    parts = [ctx.outputs["compare"]] + [ctx.outputs[f"new-comparisons-r{r}"] for r in range(1, number + 1)]
+    digest = hashlib.sha256(json.dumps([Path(p).name for p in parts]).encode()).hexdigest()[:8]
+    path = ctx.out / "data" / f"comparisons-upto-r{number}-{digest}.jsonl"
+    if not path.exists():
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text("".join(Path(p).read_text(encoding="utf-8") for p in parts), encoding="utf-8")
+        tmp.replace(path)
+    total = sum(1 for line in path.open(encoding="utf-8") if line.strip())
+    return Outcome(str(path), fresh.cached, f"{fresh.metric}; {total} comparisons in all",
+                   {**fresh.numbers, "comparisons_in_all": total})
+
+
 def eval_stage(ctx: Context) -> Outcome:
     """The eval suite over the five models of the paper's Fig. 1 against SFT. Its answers are cached in
     its folder, and a stamp of its flags marks a finished run: a rerun with the same models skips it."""
     e, o = ctx.config.eval, ctx.outputs
     folder = ctx.out / "eval"
     sft_config = stage_config("sft", ctx.config.sft, {})
-    models = ["base", "base-prompted", o["sft"], o["ppo"], o["ppo-ptx"]]
+    names = model_stages(ctx.config)
+    models = ["base", "base-prompted", *(o[stage] for stage in names[2:])]
     flags = {"suite": e.suite, "models": ",".join(models), "baseline": e.baseline or o["sft"],
              "base-model": sft_config.model.name,
              "judge": e.judge, "limit": e.limit, "max-new-tokens": e.max_new_tokens, "truthfulqa": truthfulqa_source(e),
@@ -256,7 +359,7 @@ def eval_stage(ctx: Context) -> Outcome:
         if code == 0:  # a part that failed (e.g. no TruthfulQA data) leaves no stamp: the next run retries it
             stamp.write_text(json.dumps(argv))
     results = json.loads((folder / RESULTS).read_text())
-    labels = dict(zip(models, ["base", "base-prompted", "sft", "ppo", "ppo-ptx"]))
+    labels = dict(zip(models, names))
     rows = results["sections"].get("winrate", {}).get("models", [])
     wins = {labels.get(r["name"], r["name"]): {"win_rate": r["win_rate"], "ci": r["ci"], "n": r["n"],
                                                "lc_win_rate": r.get("length_controlled", {}).get("win_rate")}
@@ -280,15 +383,31 @@ def truthfulqa_source(e: EvalSettings) -> str | None:
     return str(SHARED_TRUTHFULQA) if SHARED_TRUTHFULQA.exists() else None
 
 
-STAGES: list[tuple[str, Callable[[Context], Outcome]]] = [
+FIRST_PASS: list[tuple[str, Callable[[Context], Outcome]]] = [
     ("sft", lambda ctx: train_stage("sft", ctx)),
     ("compare", lambda ctx: comparisons_stage("train", ctx)),
     ("compare-validation", lambda ctx: comparisons_stage("validation", ctx)),
     ("rm", lambda ctx: train_stage("rm", ctx)),
     ("ppo", lambda ctx: train_stage("ppo", ctx)),
     ("ppo-ptx", lambda ctx: train_stage("ppo-ptx", ctx)),
-    ("eval", eval_stage),
 ]
+
+
+def stages(config: PipelineConfig) -> list[tuple[str, Callable[[Context], Outcome]]]:
+    """The first pass, then per extra round compare-rN, rm-rN and ppo-ptx-rN, then the evals."""
+    def one_round(number: int) -> list[tuple[str, Callable[[Context], Outcome]]]:
+        return [(f"compare-r{number}", lambda ctx: round_comparisons_stage(number, ctx)),
+                (f"rm-r{number}", lambda ctx: train_stage(f"rm-r{number}", ctx)),
+                (policy_of_round(number), lambda ctx: train_stage(policy_of_round(number), ctx))]
+
+    rounds = [step for number in range(1, config.rounds.count + 1) for step in one_round(number)]
+    return [*FIRST_PASS, *rounds, ("eval", eval_stage)]
+
+
+def model_stages(config: PipelineConfig) -> list[str]:
+    """The models the evals compare, by stage: the paper's five, then each round's policy."""
+    return ["base", "base-prompted", "sft", "ppo", "ppo-ptx",
+            *(policy_of_round(n) for n in range(1, config.rounds.count + 1))]
 
 
 def _argv(flags: dict[str, Any]) -> list[str]:
@@ -331,8 +450,9 @@ def run_pipeline(config: PipelineConfig, out: Path) -> list[StageRow]:
     out.mkdir(parents=True, exist_ok=True)
     previous = previous_outputs(out)
     ctx, rows = Context(config, out), []
-    for number, (stage, step) in enumerate(STAGES, 1):
-        print(f"[{STAGE}] {number}/{len(STAGES)} {stage} ...", flush=True)
+    plan = stages(config)
+    for number, (stage, step) in enumerate(plan, 1):
+        print(f"[{STAGE}] {number}/{len(plan)} {stage} ...", flush=True)
         started = time.perf_counter()
         outcome = step(ctx)
         ctx.outputs[stage] = outcome.output
@@ -342,7 +462,7 @@ def run_pipeline(config: PipelineConfig, out: Path) -> list[StageRow]:
         status = "done (cached)" if outcome.cached else "ran (changed)" if note else "ran"
         rows.append(StageRow(stage, status, time.perf_counter() - started,
                              outcome.output, outcome.metric, note, outcome.numbers))
-        print(f"[{STAGE}] {number}/{len(STAGES)} {stage}: {rows[-1].status} in {rows[-1].wall_s:.1f} s"
+        print(f"[{STAGE}] {number}/{len(plan)} {stage}: {rows[-1].status} in {rows[-1].wall_s:.1f} s"
               f"{f' ({note})' if note else ''}: {outcome.metric}", flush=True)
     return rows
 
@@ -364,44 +484,29 @@ def table(rows: list[StageRow]) -> list[str]:
     return lines + [f"  {r.stage}: ran again because {r.note}" for r in rows if r.note]
 
 
-def write_outputs(config: PipelineConfig, preset: str, out: Path, rows: list[StageRow]) -> Path:
-    """``results.json`` (the stage table and key metrics) and ``report.html`` (the table, then the eval
-    suite's sections and plots) side by side in the output folder; returns the report's path."""
-    from evals.report import _table, write_html
-
-    eval_dir = out / "eval"
-    results = json.loads((eval_dir / RESULTS).read_text())
-    plots = {name: eval_dir / file for name, file in results.get("plots", {}).items()}
-    preface = ("<h2>Pipeline stages</h2>" + _table(
-        ["stage", "status", "wall time (s)", "key metric", "output"],
-        [[r.stage, r.status + (f" — {r.note}" if r.note else ""), f"{r.wall_s:.1f}", r.metric, Path(r.output).name]
-         for r in rows]))
-    report = write_html(out, results, plots, title=f"instructrl pipeline — preset {preset}", preface=preface)
-    summary = {"preset": preset, "config": to_dict(config), "finished": time.strftime("%Y-%m-%d %H:%M:%S"),
-               "wall_time_s": round(sum(r.wall_s for r in rows), 1),
-               "stages": [{"stage": r.stage, "status": r.status, "wall_time_s": round(r.wall_s, 1), "output": r.output,
-                           "metric": r.metric, "note": r.note, **r.numbers} for r in rows],
-               "eval_results": str(eval_dir / RESULTS), "report": str(report)}
-    (out / RESULTS).write_text(json.dumps(summary, indent=2, default=str))
-    return report
-
-
 def dry_run(config: PipelineConfig, out: Path) -> None:
     """The stages in order with their resolved settings; names a stage will read from an earlier one
     appear as <stage>. Nothing is loaded or trained."""
     ctx = Context(config, out)
     print(f"pipeline plan (output {out}):")
-    for number, (stage, _) in enumerate(STAGES, 1):
+    for number, (stage, _) in enumerate(stages(config), 1):
         print(f"\n{number}. {stage}")
         if trained_by(stage) in TRAINED:
             print(f"   preset {getattr(config, trained_by(stage)).preset}; resolved config:")
             print("   " + json.dumps(to_dict(resolved_config(stage, ctx)), sort_keys=True))
+        elif round_of(stage) and config.rounds.votes_db:
+            print(f"   the arena votes in {config.rounds.votes_db} that no earlier round used, added to all comparisons "
+                  "so far")
+        elif round_of(stage):
+            print(f"   {config.rounds.labeler or config.compare.labeler} ranks answers of <{policy_of_round(round_of(stage) - 1)}>"
+                  f" (k = {config.compare.k}, limit = {config.compare.limit}), added to all comparisons so far")
         elif stage.startswith("compare"):
             print("   " + json.dumps(to_dict(config.compare), sort_keys=True) + f" split "
                   f"{'train' if stage == 'compare' else 'validation (k = validation_k, limit = validation_limit, noise 0)'}")
         else:
+            models = ", ".join(m if m.startswith("base") else f"<{m}>" for m in model_stages(config))
             print("   " + json.dumps({**to_dict(config.eval), "truthfulqa": truthfulqa_source(config.eval)}, sort_keys=True)
-                  + f"; models base, base-prompted, <sft>, <ppo>, <ppo-ptx> against {config.eval.baseline or '<sft>'}")
+                  + f"; models {models} against {config.eval.baseline or '<sft>'}")
 
 
 # ---- the command --------------------------------------------------------------------------------
@@ -412,7 +517,13 @@ def add_verb(parser: argparse.ArgumentParser) -> None:
     parser.epilog = __doc__.split("\n\n", 1)[1].replace("``", "")
     parser.add_argument("--preset", default="cpu", help=f"pipeline preset: {', '.join(preset_names(STAGE))} "
                         "(default cpu), or a YAML path")
-    parser.add_argument("--labeler", default=None, help="who ranks the sampled answers: gold (default), llm:MODEL@URL")
+    parser.add_argument("--labeler", default=None,
+                        help="who ranks the sampled answers: gold (default), llm:MODEL@URL; or votes:DB, the arena's "
+                             "votes database (instructrl serve --votes-db): the extra rounds then train on the votes "
+                             "collected since the last round")
+    parser.add_argument("--rounds", type=int, default=None,
+                        help="extra rounds after the first pass (default 0): fresh comparisons of the latest policy, "
+                             "a reward model on all comparisons so far, PPO-ptx from the latest policy")
     parser.add_argument("--noise", type=float, default=None, help="share of pairwise labels flipped for training "
                         "(default 0.25; the held-out comparisons are always clean)")
     parser.add_argument("--truthfulqa", default=None, help="TruthfulQA CSV/JSON(L) or hub name for the eval")
@@ -428,7 +539,9 @@ def add_verb(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    flags = [f"compare.labeler={args.labeler}"] if args.labeler else []
+    labeler_key = "rounds.labeler" if (args.labeler or "").startswith("votes:") else "compare.labeler"
+    flags = [f"{labeler_key}={args.labeler}"] if args.labeler else []
+    flags += [f"rounds.count={args.rounds}"] if args.rounds is not None else []
     flags += [f"compare.noise={args.noise}"] if args.noise is not None else []
     flags += [f"eval.truthfulqa={args.truthfulqa}"] if args.truthfulqa else []
     flags += [f"eval.baseline={args.baseline}"] if args.baseline else []

@@ -69,6 +69,7 @@ from train.tuning import count_parameters, merged, prepare_for_training, trainab
 
 STAGE = "ppo"
 CURVE_FILE = "overoptimisation"
+TAX_FILE = "alignment_tax"  # held-out pretraining NLL per chunk, [sum, tokens], of SFT and the released policy
 
 
 @dataclass
@@ -399,18 +400,23 @@ def measure_gold(policy: nn.Module, models: Models, items: list[EvalItem], param
 
 
 @torch.no_grad()
-def pretrain_loss(policy: nn.Module, chunks: list[list[int]], pad_id: int, batch: int = 8) -> float | None:
-    """Mean NLL per token of held-out pretraining text: the alignment tax shows as its rise over SFT."""
-    if not chunks:
-        return None
+def pretrain_nll(policy: nn.Module, chunks: list[list[int]], pad_id: int, batch: int = 8) -> list[tuple[float, int]]:
+    """Per held-out pretraining chunk: its summed NLL and its predicted-token count. Their ratio is the
+    loss per token; the alignment tax shows as its rise over SFT (``pretrain_loss``)."""
     device = next(policy.parameters()).device
-    total, tokens = 0.0, 0
+    out: list[tuple[float, int]] = []
     for start in range(0, len(chunks), batch):
         ids, mask = pad_right(chunks[start:start + batch], pad_id, device)
-        logprobs = lm_token_logprobs(policy, ids, mask)
-        total -= float((logprobs * mask[:, 1:]).sum())
-        tokens += int(mask[:, 1:].sum())
-    return total / max(tokens, 1)
+        logprobs = lm_token_logprobs(policy, ids, mask) * mask[:, 1:]
+        out.extend(zip((-logprobs.sum(dim=1)).tolist(), mask[:, 1:].sum(dim=1).tolist()))
+    return out
+
+
+def pretrain_loss(per_chunk: list[tuple[float, int]]) -> float | None:
+    """Mean NLL per token over the chunks of ``pretrain_nll`` (None without any)."""
+    if not per_chunk:
+        return None
+    return sum(nll for nll, _ in per_chunk) / max(sum(tokens for _, tokens in per_chunk), 1)
 
 
 def draw_curve(points: list[dict[str, float]], path: Path) -> None:
@@ -558,7 +564,8 @@ def run(config: PPOConfig, registry: Registry | None = None) -> Checkpoint:
         accelerator.wait_for_everyone()
 
     if step == 0:
-        start_stats = {"pretrain_loss": pretrain_loss(module.policy, eval_chunks, tokenizer.pad_token_id)}
+        start_chunks = pretrain_nll(module.policy, eval_chunks, tokenizer.pad_token_id) if eval_chunks else []
+        start_stats = {"pretrain_loss": pretrain_loss(start_chunks), "pretrain_chunks": start_chunks}
         checkpoint_curve(0, 0.0)
     # the curve's points carry the KL of their step: a run resumed after its last step still reports it
     last_kl = metrics.get("kl/mean", curve[-1]["kl"] if curve else 0.0)
@@ -594,7 +601,8 @@ def run(config: PPOConfig, registry: Registry | None = None) -> Checkpoint:
     # the released model: the EMA of the policy, adapters merged into a plain transformers model
     ema.copy_to(module.policy)
     final = merged(module.policy, lambda: load_causal_lm(config.model.name, "float32")).eval()
-    end_pretrain = pretrain_loss(final, eval_chunks, tokenizer.pad_token_id)
+    end_chunks = pretrain_nll(final, eval_chunks, tokenizer.pad_token_id) if eval_chunks else []
+    end_pretrain = pretrain_loss(end_chunks)
     peak_mb = max(earlier_peak_mb, _peak_memory_mb())
     summary = {"steps": step, "reward_rm": metrics.get("reward/rm"), "kl": last_kl, "kl_coef": kl_coef,
                "kl_budget": params.kl_budget, "pretrain_loss_sft": start_stats.get("pretrain_loss"),
@@ -609,6 +617,9 @@ def run(config: PPOConfig, registry: Registry | None = None) -> Checkpoint:
         final.save_pretrained(folder)
         tokenizer.save_pretrained(folder)
         write_curve(curve, folder)
+        if end_chunks:  # per chunk, so that a report can put CIs on the alignment tax
+            (folder / f"{TAX_FILE}.json").write_text(json.dumps(
+                {"sft": start_stats.get("pretrain_chunks", []), "policy": end_chunks}))
 
     checkpoint = write_checkpoint(registry, card, save)
     if accelerator.is_main_process:

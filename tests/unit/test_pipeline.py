@@ -72,7 +72,7 @@ def test_dry_run_prints_every_stage_and_runs_nothing(tmp_path, monkeypatch, caps
     monkeypatch.chdir(tmp_path)
     assert main(["pipeline", "--preset", "cpu", "--dry-run", "--set", "compare.k=5"]) == 0
     out = capsys.readouterr().out
-    for number, (stage, _) in enumerate(pipeline.STAGES, 1):
+    for number, (stage, _) in enumerate(pipeline.stages(pipeline.load_config("cpu", [])), 1):
         assert f"\n{number}. {stage}\n" in out
     assert '"k": 5' in out and '"name": "smollm2-135m"' in out and '"reward_model": "<rm>"' in out
     assert list(tmp_path.iterdir()) == []  # no checkpoints, runs or output folder
@@ -108,7 +108,7 @@ def test_the_driver_reports_cached_ran_and_changed(tmp_path, monkeypatch):
             return pipeline.Outcome(output, cached, f"metric of {name}")
         return step
 
-    monkeypatch.setattr(pipeline, "STAGES", [("a", stage("a")), ("b", stage("b"))])
+    monkeypatch.setattr(pipeline, "stages", lambda config: [("a", stage("a")), ("b", stage("b"))])
     config = pipeline.load_config("tiny", [])
 
     def run() -> list[pipeline.StageRow]:

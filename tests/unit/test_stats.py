@@ -19,6 +19,8 @@ from evals.stats import (
     outcome_from_ranks,
     outcome_from_scores,
     paired_bootstrap_ci,
+    paired_ratio_difference_ci,
+    ratio_ci,
     sign_test_p_value,
     tally,
     win_rate,
@@ -79,6 +81,32 @@ def test_paired_bootstrap_ci_by_hand():
     assert low == pytest.approx(1.0) and high == pytest.approx(1.0)
     with pytest.raises(ValueError):
         paired_bootstrap_ci([1.0, 2.0], [1.0])
+
+
+def test_ratio_ci_by_hand():
+    # every unit has the same ratio (2 per token): any resample's ratio is 2
+    assert ratio_ci([2.0, 4.0, 6.0], [1.0, 2.0, 3.0]) == (2.0, 2.0)
+    # two units, 1/1 and 3/1: resamples give (1+1)/2, (1+3)/2, (3+3)/2 = 1, 2, 3 with chances ¼, ½, ¼,
+    # so the 2.5 % and 97.5 % quantiles are 1 and 3; a ratio of sums, not a mean of ratios
+    assert ratio_ci([1.0, 3.0], [1.0, 1.0], n_boot=4000) == (1.0, 3.0)
+    # units weigh by their denominators: 10/10 with 0/1 gives sums 20/20, 10/11, 0/2 -> 1, 0.909..., 0
+    low, high = ratio_ci([10.0, 0.0], [10.0, 1.0], n_boot=4000)
+    assert (low, high) == (0.0, 1.0)
+    assert all(math.isnan(v) for v in ratio_ci([], []))
+    with pytest.raises(ValueError):
+        ratio_ci([1.0], [1.0, 2.0])
+
+
+def test_paired_ratio_difference_ci_by_hand():
+    loss = ([4.0, 9.0, 1.0], [2.0, 3.0, 1.0])
+    assert paired_ratio_difference_ci(loss, loss) == (0.0, 0.0)
+    # the second arm loses exactly half a nat per token more on every unit: the difference is -0.5 in
+    # every resample, however different the units are from one another
+    worse = ([4.0 + 1.0, 9.0 + 1.5, 1.0 + 0.5], [2.0, 3.0, 1.0])
+    low, high = paired_ratio_difference_ci(loss, worse)
+    assert low == pytest.approx(-0.5) and high == pytest.approx(-0.5)
+    with pytest.raises(ValueError):
+        paired_ratio_difference_ci(loss, ([1.0], [1.0]))
 
 
 def test_binomial_helpers_by_hand():
