@@ -138,3 +138,67 @@ def test_a_pipeline_killed_in_the_middle_of_ppo_resumes_and_ends_as_an_uninterru
         a, b = (load_causal_lm(str(r.get(stage).path)).state_dict() for r in (reference, registry))
         assert all(torch.allclose(a[k], b[k], atol=1e-6) for k in a), stage
     assert results[0]["stages"][-1]["win_rates"] == results[1]["stages"][-1]["win_rates"]
+
+
+@pytest.mark.slow  # two tiny pipelines and a server: about two minutes on 2 cores
+def test_the_closed_loop_pipeline_then_arena_votes_then_a_round_on_them(tmp_path, monkeypatch, capsys):
+    """pipeline -> instructrl serve -> votes posted through the HTTP API -> pipeline --labeler votes:DB
+    --rounds 1 -> a reward model on the votes and a new PPO-ptx checkpoint, which the running server
+    then lists and answers with."""
+    import httpx
+
+    from serve.app import create_app
+    from serve.settings import Settings
+    from tests.live_server import LiveServer
+
+    monkeypatch.chdir(tmp_path)
+    tqa = str(write_truthfulqa(tmp_path / "tqa.csv"))
+    _, first = run_pipeline(capsys, "--truthfulqa", tqa)
+    made = {s["stage"]: s["output"] for s in first["stages"]}
+    db = tmp_path / "votes.sqlite"
+    app = create_app(Settings(models=(made["sft"], made["ppo-ptx"]), votes_db=db), Registry())
+    with LiveServer(app) as server, httpx.Client(base_url=server.url, timeout=120) as client:
+        choices = []
+        for number, (question, *_) in enumerate(QUESTIONS):
+            shown = client.post("/v1/compare", json={"prompt": question, "models": [made["sft"], made["ppo-ptx"]],
+                                                      "max_tokens": 12, "temperature": 1.0, "seed": number})
+            assert shown.status_code == 200, shown.text
+            comparison = shown.json()
+            choice = "ab"[number % 2]
+            voted = client.post("/v1/votes", json={"comparison_id": comparison["id"], "choice": choice})
+            assert voted.status_code == 200, voted.text
+            texts = [a["content"] for a in comparison["answers"]]
+            choices.append((texts, choice))
+        distinct = sum(1 for texts, _ in choices if texts[0] != texts[1])
+        assert distinct > 0
+
+        _, second = run_pipeline(capsys, "--truthfulqa", tqa, "--labeler", f"votes:{db}", "--rounds", "1")
+        status = {s["stage"]: s["status"] for s in second["stages"]}
+        assert list(status) == ["sft", "compare", "compare-validation", "rm", "ppo", "ppo-ptx", "compare-r1", "rm-r1",
+                                "ppo-ptx-r1", "eval"]
+        assert all(status[s] == "done (cached)" for s in ("sft", "compare", "compare-validation", "rm", "ppo", "ppo-ptx"))
+        rounds = {s["stage"]: s for s in second["stages"]}
+        assert rounds["compare-r1"]["comparisons"] == distinct  # every vote with a preference between two answers
+        everything = Path(rounds["compare-r1"]["output"])
+        assert rounds["compare-r1"]["comparisons_in_all"] == len(everything.read_text().splitlines())
+        registry = Registry()
+        rm = registry.get(rounds["rm-r1"]["output"]).card
+        assert rm.config["data"]["train"] == str(everything) and rm.parent == made["sft"]
+        policy = registry.get(rounds["ppo-ptx-r1"]["output"]).card
+        assert policy.config["model"]["name"] == made["ppo-ptx"]  # from the latest policy
+        assert policy.config["ppo"]["reward_model"] == rounds["rm-r1"]["output"]
+        assert "ppo-ptx-r1" in rounds["eval"]["win_rates"]
+        assert any("ppo-ptx-r1" in sentence for sentence in second["findings"])
+
+        listed = {m["id"] for m in client.get("/v1/models").json()["data"]}
+        assert rounds["ppo-ptx-r1"]["output"] in listed  # the running server serves the new checkpoint
+        answer = client.post("/v1/completions", json={"model": rounds["ppo-ptx-r1"]["output"], "prompt": "Hi",
+                                                       "max_tokens": 4})
+        assert answer.status_code == 200, answer.text
+
+    # the same command again: the round keeps the votes it took; a second round has no new votes
+    _, third = run_pipeline(capsys, "--truthfulqa", tqa, "--labeler", f"votes:{db}", "--rounds", "1")
+    assert all(s["status"] == "done (cached)" for s in third["stages"])
+    assert main(["pipeline", "--preset", "tiny", "--out", "out", "--truthfulqa", tqa,
+                 "--labeler", f"votes:{db}", "--rounds", "2"]) != 0
+    assert "holds no votes with a preference that an earlier round has not used" in capsys.readouterr().err
