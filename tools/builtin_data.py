@@ -4,9 +4,9 @@ the installed package: nothing imports it at run time.
     python -m tools.builtin_data      # rewrites instructrl/data/builtin/{instructions,pretrain}.jsonl
 
 Every prompt, answer and paragraph comes from the templates in this file and the word banks in
-``tools/word_banks.py``, written for this project: nothing is copied from a public data set or fetched from the network. A seeded
-``random.Random`` picks the combinations, so the same code always writes the same bytes (a unit test
-regenerates both files and compares them with the committed copies).
+``tools/word_banks.py``, written for this project: nothing is copied from a public data set or fetched
+from the network. A seeded ``random.Random`` picks the combinations, so the same code always writes the
+same bytes (a unit test regenerates both files and compares them with the committed copies).
 
 instructions.jsonl holds ``Demonstration`` rows whose categories follow the paper's use-case shares
 (``CATEGORY_SHARES``); more than half carry machine-checkable ``Constraints`` stated in the prompt, and
