@@ -4,11 +4,8 @@ merged locally), unload, and every refusal."""
 
 from __future__ import annotations
 
-import copy
-
 import httpx
 import pytest
-import torch
 
 from instructrl.models.policy import Policy, SamplingParams
 from instructrl.models.tiny import build_tiny_model
@@ -16,21 +13,15 @@ from serve.app import create_app
 from serve.settings import Settings
 from serve.votes import VoteStore
 from tests.live_server import LiveServer
+from tests.lora import random_lora
 
 TINY = "tiny-random"
 PROMPT = "The river runs to"
 
 
 def save_adapter(model, folder, seed: int, targets=("q_proj", "v_proj")):
-    """A LoRA adapter on a copy of ``model`` with random (non-zero) weights, saved as peft does."""
-    from peft import LoraConfig, get_peft_model
-
-    tuned = get_peft_model(copy.deepcopy(model), LoraConfig(r=4, lora_alpha=32, target_modules=list(targets)))
-    generator = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for name, param in tuned.named_parameters():
-            if "lora_" in name:
-                param.copy_(torch.randn(param.shape, generator=generator) * 0.5)
+    """A random, non-zero LoRA adapter on a copy of ``model``, saved as peft does."""
+    tuned = random_lora(model, seed, targets)
     tuned.save_pretrained(folder)
     return tuned
 
