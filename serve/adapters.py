@@ -135,7 +135,12 @@ def model_card(pool: ModelPool, name: str) -> schemas.ModelCard:
 
 def add_adapter_routes(app: FastAPI, pool: ModelPool, settings: Settings) -> AdapterRegistry:
     registry = AdapterRegistry(pool, settings)
-    errors = {s: {"model": schemas.ErrorResponse} for s in (400, 401, 403, 404)}
+    # the success is plain text, as vLLM answers; the errors are JSON in OpenAI's shape
+    error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}}
+    errors = {status: {**error, "description": text} for status, text in (
+        (400, "invalid request, or an adapter that cannot be loaded (names the problem)"),
+        (401, "missing or wrong API key"), (403, f"runtime LoRA is off: start the server with {FLAG}"),
+        (404, "unload: no adapter of that name is loaded"))}
 
     async def answer(done: str, work, *args) -> Response:
         if not settings.allow_runtime_lora:
