@@ -98,6 +98,7 @@ class GenerationConfig:
     adapter_dir: str | None = None  # remote: where each step's adapter is saved for the server to load; a
     # folder both this process and the server can read (default: <run_dir>/adapters)
     timeout_s: float = 300.0  # remote: per request
+    concurrency: int = 64  # remote: completion requests in flight at once (one per prompt)
 
     def __post_init__(self) -> None:
         check(self.backend in GENERATION_BACKENDS, "generation.backend", self.backend, "local or remote")
@@ -105,6 +106,7 @@ class GenerationConfig:
             raise ConfigError(f"generation.backend remote needs generation.url (got {self.url!r})",
                               "set generation.url=http://HOST:PORT/v1 (--generation-url), the engine's API root")
         check(self.timeout_s > 0, "generation.timeout_s", self.timeout_s, "a positive number of seconds")
+        check(self.concurrency >= 1, "generation.concurrency", self.concurrency, "1 or more requests")
 
 
 MIXED_PRECISION = ("no", "auto", "bf16")

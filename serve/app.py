@@ -107,7 +107,7 @@ class Metrics:
     def render(self, pool: ModelPool) -> bytes:
         from prometheus_client import generate_latest
 
-        for model in list(pool._loaded.values()):
+        for model in pool.running_models():
             self.queue_depth.labels(model.name).set(model.engine.queue_depth)
             self.running.labels(model.name).set(model.engine.running)
         return generate_latest(self.registry)

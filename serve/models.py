@@ -319,8 +319,12 @@ class ModelPool:
             # finishes its in-flight requests in the background, then the weights can be freed
             threading.Thread(target=evicted.engine.stop, name=f"evict-{evicted.name}", daemon=True).start()
 
+    def running_models(self) -> list[LocalModel]:
+        """Every local model with an engine now: loaded ones and runtime adapters."""
+        return [*self._loaded.values(), *self.adapters.values()]
+
     def queue_depths(self) -> dict[str, int]:
-        return {model.name: model.engine.queue_depth for model in list(self._loaded.values())}
+        return {model.name: model.engine.queue_depth for model in self.running_models()}
 
     def close(self, drain: bool = True, timeout: float | None = None) -> None:
         with self._lock:

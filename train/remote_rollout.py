@@ -60,7 +60,7 @@ def checked_answer(reply: TokenReply, eos_id: int, max_new_tokens: int) -> tuple
 class RemoteSampler:
     """Samples PPO rollouts from the policy's adapter on a remote engine; see the module docstring."""
 
-    def __init__(self, endpoint: Endpoint, adapter_dir: Path, seed: int, workers: int = 16):
+    def __init__(self, endpoint: Endpoint, adapter_dir: Path, seed: int, workers: int = 64):
         self.endpoint, self.adapter_dir, self.seed, self.workers = endpoint, Path(adapter_dir), seed, workers
         self.current: str | None = None  # the adapter loaded on the engine for the latest step
 
@@ -69,7 +69,8 @@ class RemoteSampler:
         spec = RemoteSpec("base", str(config.url).rstrip("/"))
         endpoint = Endpoint(spec, config.timeout_s, api_key=os.environ.get(config.api_key_env),
                             role="generation endpoint")
-        return cls(endpoint, Path(config.adapter_dir) if config.adapter_dir else run_dir / "adapters", seed)
+        return cls(endpoint, Path(config.adapter_dir) if config.adapter_dir else run_dir / "adapters", seed,
+                   config.concurrency)
 
     def publish(self, policy: nn.Module, step: int) -> str:
         """Save the policy's adapter for ``step`` and load it on the engine; returns its served name."""

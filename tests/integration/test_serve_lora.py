@@ -119,6 +119,25 @@ def test_refusals_are_4xx_naming_the_problem(http, base, tmp_path):
         assert http.post("/v1/unload_lora_adapter", json={"lora_name": name}).status_code == 200
 
 
+def test_token_ids_are_not_streamed(http):
+    response = http.post("/v1/completions", json={"model": TINY, "prompt": [5, 6], "max_tokens": 2, "stream": True,
+                                                  "return_token_ids": True})
+    assert _refused(response, 400, "return_token_ids", "stream")["param"] == "return_token_ids"
+
+
+@pytest.mark.parametrize(("argv", "environment", "allowed"), [
+    ([], "", False), (["--allow-runtime-lora"], "", True), ([], "True", True), ([], "false", False)])
+def test_the_flag_and_vllms_environment_variable_turn_the_routes_on(argv, environment, allowed, monkeypatch):
+    import argparse
+
+    from serve.cli import add_verb, settings_from_args
+
+    monkeypatch.setenv("VLLM_ALLOW_RUNTIME_LORA_UPDATING", environment)
+    parser = argparse.ArgumentParser()
+    add_verb(parser)
+    assert settings_from_args(parser.parse_args(argv)).allow_runtime_lora is allowed
+
+
 def test_the_routes_are_off_without_the_flag(tmp_path_factory, base, tmp_path):
     save_adapter(base.model, tmp_path / "adapter", seed=1)
     server, store = _server(tmp_path_factory, allow=False)
