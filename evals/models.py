@@ -242,15 +242,16 @@ class RemoteModel(EvalModel):
     def generate(self, prompts: Sequence[Prompt], params: SamplingParams = DEFAULT_PARAMS,
                  batch_size: int = 16, chat: bool = True) -> list[Generation]:
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
-            return list(pool.map(lambda p: self._one(p, params, chat), prompts))
+            return list(pool.map(lambda p, sample: self._one(p, params, chat, sample), prompts,
+                                 _samples(prompts, params)))
 
-    def _one(self, prompt: Prompt, params: SamplingParams, chat: bool) -> Generation:
+    def _one(self, prompt: Prompt, params: SamplingParams, chat: bool, sample: int = 0) -> Generation:
         common: dict[str, Any] = {"max_tokens": params.max_new_tokens,
                                   "temperature": params.temperature, "top_p": params.top_p}
         if params.stop:
             common["stop"] = list(params.stop)[:4]  # the API takes at most four
-        if params.seed is not None:
-            common["seed"] = params.seed
+        if params.seed is not None:  # a prompt asked again under sampling wants another answer, not the same one
+            common["seed"] = params.seed + sample
         reply = (self.endpoint.chat(as_messages(prompt), **common) if chat
                  else self.endpoint.complete(conversation_text(prompt), **common))
         return Generation(reply.text, (), reply.finish_reason, reply.prompt_tokens)

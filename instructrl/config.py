@@ -83,6 +83,32 @@ class OptimConfig:
                "two values in [0, 1)")
 
 
+GENERATION_BACKENDS = ("local", "remote")
+
+
+@dataclass
+class GenerationConfig:
+    """Where PPO's rollouts are sampled: in this process (local), or on an OpenAI-compatible engine with
+    runtime LoRA adapters (remote: vLLM with VLLM_ALLOW_RUNTIME_LORA_UPDATING=True, or
+    ``instructrl serve --allow-runtime-lora``) serving the same base model; see ``train.remote_rollout``."""
+
+    backend: str = "local"
+    url: str | None = None  # remote: the API root, e.g. http://gpu-host:8000/v1
+    api_key_env: str = "OPENAI_API_KEY"  # remote: the environment variable holding the server's key, if any
+    adapter_dir: str | None = None  # remote: where each step's adapter is saved for the server to load; a
+    # folder both this process and the server can read (default: <run_dir>/adapters)
+    timeout_s: float = 300.0  # remote: per request
+    concurrency: int = 64  # remote: completion requests in flight at once (one per prompt)
+
+    def __post_init__(self) -> None:
+        check(self.backend in GENERATION_BACKENDS, "generation.backend", self.backend, "local or remote")
+        if self.backend == "remote" and not (self.url or "").startswith(("http://", "https://")):
+            raise ConfigError(f"generation.backend remote needs generation.url (got {self.url!r})",
+                              "set generation.url=http://HOST:PORT/v1 (--generation-url), the engine's API root")
+        check(self.timeout_s > 0, "generation.timeout_s", self.timeout_s, "a positive number of seconds")
+        check(self.concurrency >= 1, "generation.concurrency", self.concurrency, "1 or more requests")
+
+
 MIXED_PRECISION = ("no", "auto", "bf16")
 
 

@@ -1,6 +1,7 @@
 """A model behind an OpenAI-compatible URL (vLLM, SGLang, another ``instructrl serve``, a hosted API):
 the one spec syntax and the one client that eval models, judges, the truth judge and the LLM labeler
-share.
+share, and the rollout sampler of PPO's remote generation backend (token-id completions and vLLM's
+runtime LoRA adapter routes).
 
 A spec is ``MODEL@URL`` after the prefix its caller uses: ``openai:MODEL@URL`` for an eval model or
 baseline, ``llm:MODEL@URL`` for a judge or labeler, e.g. ``llm:gpt-4o-mini@http://localhost:8000/v1``.
@@ -41,6 +42,12 @@ class Reply:
     prompt_tokens: int
 
 
+@dataclass(frozen=True)
+class TokenReply:
+    token_ids: tuple[int, ...]  # the sampled tokens, the end token included when the model chose it
+    finish_reason: str
+
+
 class Endpoint:
     """One OpenAI client for one model at one URL; failures become a ModelError naming the URL and the fix."""
 
@@ -62,13 +69,41 @@ class Endpoint:
         reply = self._call(self.client.completions.create, prompt=prompt, **params)
         return self._reply(reply, reply.choices[0].text or "")
 
+    def complete_tokens(self, prompt_ids: list[int], model: str | None = None, **params: Any) -> TokenReply:
+        """A completion of a token-id prompt, answered with the sampled token ids (vLLM's
+        ``return_token_ids``, vLLM 0.10.2 or later, and ``instructrl serve``); ``model`` overrides the spec's."""
+        reply = self._call(self.client.completions.create, prompt=prompt_ids, model=model or self.spec.model,
+                           extra_body={"return_token_ids": True}, **params)
+        ids = getattr(reply.choices[0], "token_ids", None)
+        if ids is None:
+            raise ModelError(f"{self.role} {self.spec.url} answered without token ids",
+                             "serve with vLLM 0.10.2 or later, or `instructrl serve`: both answer return_token_ids")
+        return TokenReply(tuple(int(i) for i in ids), reply.choices[0].finish_reason or "stop")
+
+    def load_adapter(self, name: str, path: str) -> None:
+        """vLLM's ``POST /v1/load_lora_adapter``: serve base + the PEFT adapter at ``path`` as ``name``."""
+        self._post("/load_lora_adapter", {"lora_name": name, "lora_path": path})
+
+    def unload_adapter(self, name: str) -> None:
+        """vLLM's ``POST /v1/unload_lora_adapter``."""
+        self._post("/unload_lora_adapter", {"lora_name": name})
+
+    def _post(self, path: str, body: dict[str, Any]) -> None:
+        import httpx
+
+        self._guarded(body["lora_name"], lambda: self.client.post(path, body=body, cast_to=httpx.Response))
+
     def _call(self, create, **body: Any):
+        model = body.pop("model", self.spec.model)
+        return self._guarded(model, lambda: create(model=model, **body))
+
+    def _guarded(self, model: str, call):
         import openai
 
         try:
-            return create(model=self.spec.model, **body)
+            return call()
         except openai.OpenAIError as err:
-            raise ModelError(f"{self.role} {self.spec.url} failed for model {self.spec.model} "
+            raise ModelError(f"{self.role} {self.spec.url} failed for model {model} "
                              f"({type(err).__name__}: {err})",
                              "check that the server is running, serves that model name, and the URL ends in /v1; "
                              "set $OPENAI_API_KEY if it needs a key") from None

@@ -5,7 +5,8 @@ Routes: OpenAI-compatible ``/v1/chat/completions``, ``/v1/completions`` (both st
 in ``data: [DONE]``; completions also give ``logprobs``, with ``echo`` and ``max_tokens: 0`` those of
 the prompt, as OpenAI's legacy API and vLLM do, so lm-evaluation-harness can score a model; chat gives
 ``logprobs`` / ``top_logprobs`` in OpenAI's chat shape), ``/v1/models``; side by side ``/v1/compare``, ``/v1/votes``,
-``/v1/leaderboard``; ``/health`` (liveness, never authenticated), ``/ready`` and ``/metrics``
+``/v1/leaderboard``; vLLM's runtime LoRA routes ``/v1/load_lora_adapter`` and ``/v1/unload_lora_adapter``
+(``serve.adapters``, behind ``--allow-runtime-lora``); ``/health`` (liveness, never authenticated), ``/ready`` and ``/metrics``
 (Prometheus). Every error has OpenAI's shape ``{"error": {message, type, param, code}}`` so the
 official client raises the matching exception; bad input is a 4xx naming the field, never a 500.
 """
@@ -33,6 +34,7 @@ from instructrl.checkpoints import Registry
 from instructrl.errors import ConfigError, ModelError
 from instructrl.models.policy import SamplingParams
 from serve import schemas
+from serve.adapters import add_adapter_routes, model_card
 from serve.backend import GenerationFailed, UiBackend
 from serve.engine import EngineStats, EngineStopped, Event, QueueFull, RequestHandle
 from serve.models import LocalModel, ModelPool, ProxyError, ProxyModel, UnknownModel
@@ -105,7 +107,7 @@ class Metrics:
     def render(self, pool: ModelPool) -> bytes:
         from prometheus_client import generate_latest
 
-        for model in list(pool._loaded.values()):
+        for model in pool.running_models():
             self.queue_depth.labels(model.name).set(model.engine.queue_depth)
             self.running.labels(model.name).set(model.engine.running)
         return generate_latest(self.registry)
@@ -280,7 +282,7 @@ def _refuse_with_stream(request: schemas.CompletionRequest | schemas.ChatComplet
             raise ApiError(400, "top_logprobs: top_logprobs needs logprobs: true", param="top_logprobs")
     else:
         asked = [("echo", request.echo), ("logprobs", request.logprobs is not None),
-                 ("max_tokens", request.max_tokens == 0)]
+                 ("max_tokens", request.max_tokens == 0), ("return_token_ids", request.return_token_ids)]
     if request.stream:
         for field, used in asked:
             if used:
@@ -630,13 +632,13 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
 
     @app.get("/v1/models", response_model=schemas.ModelList, tags=["openai"], responses={401: ERRORS[401]})
     async def list_models() -> schemas.ModelList:
-        return schemas.ModelList(data=[schemas.ModelCard(id=n, owned_by=pool.owner(n)) for n in pool.names()])
+        return schemas.ModelList(data=[model_card(pool, n) for n in pool.names()])
 
     @app.get("/v1/models/{model}", response_model=schemas.ModelCard, tags=["openai"],
              responses={401: ERRORS[401], 404: ERRORS[404]})
     async def get_model(model: str) -> schemas.ModelCard:
         known(model)
-        return schemas.ModelCard(id=model, owned_by=pool.owner(model))
+        return model_card(pool, model)
 
     openai_errors = {s: ERRORS[s] for s in (400, 401, 404, 413, 429, 500, 502, 503, 504)}
 
@@ -711,8 +713,11 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
             logprobs = await asyncio.to_thread(lambda: [
                 _completion_logprobs(model, prompt, ids, final.token_ids, body.echo, body.logprobs)
                 for prompt, ids, (_, final) in zip(shown, token_lists, results)])
+        ids = [{"prompt_token_ids": token_lists[i], "token_ids": list(final.token_ids)} if body.return_token_ids
+               else {} for i, (_, final) in enumerate(results)]
         choices = [schemas.CompletionChoice(index=i, text=(shown[i] if body.echo else "") + text,
-                                            finish_reason=final.finish_reason or "stop", logprobs=logprobs[i])
+                                            finish_reason=final.finish_reason or "stop", logprobs=logprobs[i],
+                                            **ids[i])
                    for i, (text, final) in enumerate(results)]
         prompt_tokens = sum(len(ids) for ids, _ in encoded)
         completion = sum(final.completion_tokens for _, final in results)
@@ -800,6 +805,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         rows = await asyncio.to_thread(backend.leaderboard)
         return schemas.Leaderboard(data=[schemas.LeaderboardRow(**row) for row in rows])
 
+    add_adapter_routes(app, pool, settings)
     routes = {route.path for route in app.routes}
     app.add_middleware(Guard, settings=settings, metrics=metrics, routes=routes)
     if settings.ui:

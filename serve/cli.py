@@ -33,6 +33,11 @@ def add_verb(parser: argparse.ArgumentParser) -> None:
                              "the INSTRUCTRL_API_KEYS environment variable adds comma-separated keys) "
                              "(default: none, no authentication)")
     parser.add_argument("--votes-db", default=str(DEFAULTS.votes_db), help="SQLite file for comparisons and votes" + D)
+    parser.add_argument("--allow-runtime-lora", action="store_true",
+                        default=os.environ.get("VLLM_ALLOW_RUNTIME_LORA_UPDATING", "").lower() in ("1", "true"),
+                        help="let clients load and unload PEFT LoRA adapters at run time, as vLLM's "
+                             "/v1/load_lora_adapter and /v1/unload_lora_adapter (also on when "
+                             "VLLM_ALLOW_RUNTIME_LORA_UPDATING=True) (default: off)")
     parser.add_argument("--ui", action="store_true", help="mount the Gradio chat and arena at /ui" + D)
     parser.add_argument("--no-registry", action="store_true",
                         help="serve only the --model names, not every policy checkpoint in the registry" + D)
@@ -69,6 +74,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     return Settings(
         host=args.host, port=args.port, api_keys=tuple(keys), models=models, serve_registry=not args.no_registry,
         proxies=proxies, proxy_api_key=args.proxy_api_key, votes_db=args.votes_db, ui=args.ui,
+        allow_runtime_lora=args.allow_runtime_lora,
         max_tokens_cap=args.max_tokens_cap, max_n=args.max_n, max_prompt_tokens=args.max_prompt_tokens,
         max_body_bytes=args.max_body_bytes, max_batch=args.max_batch, max_queue=args.max_queue,
         batch_wait_ms=args.batch_wait_ms, request_timeout_s=args.request_timeout,

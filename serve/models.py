@@ -4,6 +4,8 @@
   registry) are loaded on first use, each with its own batching ``Engine``. Loaded weights are kept
   under ``memory_cap_gb``: loading one more evicts the least recently used (its engine finishes its
   in-flight requests first).
+* Runtime LoRA adapters (``serve.adapters``, behind ``--allow-runtime-lora``) are local models too,
+  kept outside the LRU until unloaded: evicting one would lose it, as it cannot be loaded by name.
 * Proxy models forward to any remote OpenAI-compatible endpoint (vLLM, another instructrl) by URL;
   ``http://host:port/v1#remote-name`` asks the remote for ``remote-name`` (default: the local name).
 """
@@ -223,6 +225,8 @@ class ModelPool:
         self._loaded: OrderedDict[str, LocalModel] = OrderedDict()  # least recently used first
         self._lock = threading.Lock()
         self._loading: dict[str, threading.Lock] = {}
+        self.adapters: dict[str, LocalModel] = {}  # runtime LoRA adapters by name (serve.adapters)
+        self.lineage: dict[str, tuple[str, str]] = {}  # adapter name -> (its base model, its path)
         transports = proxy_transports or {}
         self.proxies = {name: ProxyModel(name, url, settings.proxy_api_key, settings.request_timeout_s,
                                          *transports.get(name, (None, None)))
@@ -254,7 +258,7 @@ class ModelPool:
         return list(first.values())
 
     def names(self) -> list[str]:
-        return [*self.local_names(), *self.proxies]
+        return [*self.local_names(), *self.adapters, *self.proxies]
 
     def same_model(self, a: str, b: str) -> bool:
         """Whether two served names stand for one model (an alias and its checkpoint)."""
@@ -262,7 +266,7 @@ class ModelPool:
         return aliases.get(a, a) == aliases.get(b, b)
 
     def serves(self, name: str) -> bool:
-        return name in self.proxies or name in self._aliases()
+        return name in self.proxies or name in self.adapters or name in self._aliases()
 
     def loaded(self) -> list[str]:
         return [model.name for model in self._loaded.values()]
@@ -274,6 +278,8 @@ class ModelPool:
         """The model called ``name``, loading it (blocking) on first use; raises UnknownModel."""
         if name in self.proxies:
             return self.proxies[name]
+        if name in self.adapters:
+            return self.adapters[name]
         aliases = self._aliases()
         key = aliases.get(name)
         with self._lock:
@@ -295,11 +301,14 @@ class ModelPool:
             size = _weight_bytes(policy.model)
             with self._lock:
                 self._evict_for(size)
-                engine = Engine(policy.model, policy.tokenizer, self.settings.max_batch, self.settings.max_queue,
-                                self.settings.batch_wait_ms / 1000,
-                                self.stats_for(name) if self.stats_for else None, name)
-                self._loaded[key] = LocalModel(name, policy, engine, size)
+                self._loaded[key] = self.local_model(name, policy)
                 return self._loaded[key]
+
+    def local_model(self, name: str, policy: Policy) -> LocalModel:
+        """``policy`` served under ``name``, with a batching engine of its own."""
+        engine = Engine(policy.model, policy.tokenizer, self.settings.max_batch, self.settings.max_queue,
+                        self.settings.batch_wait_ms / 1000, self.stats_for(name) if self.stats_for else None, name)
+        return LocalModel(name, policy, engine, _weight_bytes(policy.model))
 
     def _evict_for(self, size: int) -> None:
         """Drop least recently used models until ``size`` more bytes fit under the cap (keep at least
@@ -310,12 +319,18 @@ class ModelPool:
             # finishes its in-flight requests in the background, then the weights can be freed
             threading.Thread(target=evicted.engine.stop, name=f"evict-{evicted.name}", daemon=True).start()
 
+    def running_models(self) -> list[LocalModel]:
+        """Every local model with an engine now: loaded ones and runtime adapters."""
+        return [*self._loaded.values(), *self.adapters.values()]
+
     def queue_depths(self) -> dict[str, int]:
-        return {model.name: model.engine.queue_depth for model in list(self._loaded.values())}
+        return {model.name: model.engine.queue_depth for model in self.running_models()}
 
     def close(self, drain: bool = True, timeout: float | None = None) -> None:
         with self._lock:
-            models = list(self._loaded.values())
+            models = [*self._loaded.values(), *self.adapters.values()]
             self._loaded.clear()
+            self.adapters.clear()
+            self.lineage.clear()
         for model in models:
             model.engine.stop(drain=drain, timeout=timeout)

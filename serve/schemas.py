@@ -123,6 +123,8 @@ class CompletionRequest(_Sampling):
     max_tokens: int | None = Field(16, ge=0, description="capped by the server; 0 with echo scores the prompt")
     echo: StrictBool = False
     logprobs: int | None = Field(None, ge=0, le=5, description="log-probs of each token and its top alternatives")
+    return_token_ids: StrictBool = Field(False, description="vLLM's extension: each choice's prompt_token_ids and "
+                                                            "token_ids (the sampled tokens, the end token included)")
     supported: ClassVar[tuple[str, ...]] = ("logprobs",)
 
     def prompts(self) -> list[str | list[int]]:
@@ -130,6 +132,15 @@ class CompletionRequest(_Sampling):
         if isinstance(self.prompt, str) or (self.prompt and isinstance(self.prompt[0], int)):
             return [self.prompt]
         return list(self.prompt)
+
+
+class LoadLoraAdapterRequest(_Request):
+    lora_name: Text = Field(min_length=1, description="the model name requests will use for base + adapter")
+    lora_path: Text = Field(min_length=1, description="a PEFT adapter folder on the server's file system")
+
+
+class UnloadLoraAdapterRequest(_Request):
+    lora_name: Text = Field(min_length=1)
 
 
 class CompareRequest(_Request):
@@ -227,6 +238,8 @@ class CompletionLogprobs(BaseModel):
 class CompletionChoice(_Choice):
     text: str
     logprobs: CompletionLogprobs | None = None
+    prompt_token_ids: list[int] | None = None  # with return_token_ids, as vLLM answers
+    token_ids: list[int] | None = None
 
 
 class Completion(_Answer):
@@ -239,6 +252,8 @@ class ModelCard(BaseModel):
     object: Literal["model"] = "model"
     created: int = 0
     owned_by: str
+    root: str | None = None  # a runtime LoRA adapter's path, as vLLM lists it
+    parent: str | None = None  # a runtime LoRA adapter's base model
 
 
 class ModelList(BaseModel):

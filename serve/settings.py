@@ -22,6 +22,7 @@ class Settings:
     proxy_api_key: str | None = None  # sent to every proxied endpoint as a bearer token
     votes_db: str | Path = "votes.sqlite"
     ui: bool = False  # mount the Gradio chat + arena at /ui
+    allow_runtime_lora: bool = False  # POST /v1/load_lora_adapter and /v1/unload_lora_adapter (serve.adapters)
     # request caps
     max_body_bytes: int = 1 << 20
     max_tokens_cap: int = 2048

@@ -13,6 +13,9 @@ chunk number), with a progress bar. Finished chunks go to ``OUT.partial`` and th
 and writes the same file; ``OUT`` appears only when every prompt is done.
 
     instructrl data compare --model sft --prompts builtin --k 4 --labeler gold --noise 0.25 --out comparisons.jsonl
+
+``--generation-url URL`` samples from ``--model`` as served behind an OpenAI-compatible API (chat
+completions, one request per answer, each with its own seed) instead of loading it in this process.
 """
 
 from __future__ import annotations
@@ -106,11 +109,15 @@ def add_commands(sub) -> None:
     parser.add_argument("--dtype", default="auto", choices=DTYPES,
                         help="weights to sample with: auto (default; bfloat16 where the hardware multiplies it natively), "
                              "float32, bfloat16 or float16")
+    parser.add_argument("--generation-url", default=None, metavar="URL",
+                        help="sample from the model --model served behind this OpenAI-compatible API root (vLLM, "
+                             "`instructrl serve`), e.g. http://gpu:8000/v1, instead of loading it here")
     parser.add_argument("--out", default="comparisons.jsonl", help="comparisons JSONL to write (default comparisons.jsonl)")
     parser.set_defaults(func=_compare)
 
 
 def _compare(args) -> int:
+    from evals.models import RemoteModel
     from instructrl.labelers import get_labeler
     from instructrl.models.policy import Policy
 
@@ -124,7 +131,7 @@ def _compare(args) -> int:
         raise InstructrlError(f"no prompts in {args.prompts} (split {args.split})", "check --prompts and --split")
     out = Path(args.out)
     job = Progress.open(out, settings(args, len(items)))
-    policy = Policy.load(args.model, dtype=args.dtype)
+    policy = RemoteModel(args.model, args.generation_url) if args.generation_url else Policy.load(args.model, dtype=args.dtype)
     print(f"sampling {args.k} answers for each of {len(items)} prompts from {args.model} at temperature 1"
           + (f" (resuming: {job.done} done)" if job.done else ""))
     counts = run_chunks(job, items, policy, labeler, args)
@@ -143,7 +150,8 @@ def settings(args, prompts: int) -> dict:
     name the same checkpoint)."""
     from instructrl.checkpoints import Registry
 
-    keys = ("model", "prompts", "split", "k", "labeler", "noise", "limit", "max_new_tokens", "seed", "dtype")
+    keys = ("model", "prompts", "split", "k", "labeler", "noise", "limit", "max_new_tokens", "seed", "dtype",
+            "generation_url")
     return {**{key: getattr(args, key) for key in keys}, "prompt_count": prompts, "chunk": CHUNK,
             "checkpoint": Registry().resolve(args.model)}
 

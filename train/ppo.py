@@ -36,7 +36,15 @@ from torch import nn
 
 from instructrl.chat import format_prompt
 from instructrl.checkpoints import Card, Checkpoint, Registry
-from instructrl.config import DataConfig, ModelConfig, OptimConfig, RunConfig, check, to_dict
+from instructrl.config import (
+    DataConfig,
+    GenerationConfig,
+    ModelConfig,
+    OptimConfig,
+    RunConfig,
+    check,
+    to_dict,
+)
 from instructrl.data.loaders import fingerprint, load_records
 from instructrl.data.schemas import Demonstration, EvalItem, PretrainText
 from instructrl.errors import ConfigError, InstructrlError
@@ -51,6 +59,7 @@ from train.loop import (
     save_state,
     trainable_state,
 )
+from train.remote_rollout import RemoteSampler
 from train.rollout import (
     ActorCritic,
     Advantages,
@@ -133,8 +142,13 @@ class PPOConfig:
     optim: OptimConfig = field(default_factory=OptimConfig)
     run: RunConfig = field(default_factory=RunConfig)
     ppo: PPOParams = field(default_factory=PPOParams)
+    generation: GenerationConfig = field(default_factory=GenerationConfig)
 
     def __post_init__(self) -> None:
+        if self.generation.backend == "remote" and self.model.lora.r == 0:
+            raise ConfigError("generation.backend remote samples from the policy's LoRA adapter loaded on the engine, "
+                              "and a full fine-tune (model.lora.r = 0) has no adapter to send",
+                              "train with LoRA (--lora-r 16), or set generation.backend=local")
         if self.run.mixed_precision != "no":
             raise ConfigError(f"run.mixed_precision {self.run.mixed_precision} applies to the sft and rm stages only",
                               "leave it at no: PPO computes in model.dtype (auto: bfloat16 frozen weights and float32 "
@@ -147,7 +161,8 @@ class PPOConfig:
 CONFIG = PPOConfig
 SHORTCUTS = {"model": "model.name", "reward_model": "ppo.reward_model", "data": "data.train",
              "output": "run.output", "max_steps": "run.max_steps", "lr": "optim.lr", "lora_r": "model.lora.r",
-             "ptx_coef": "ppo.ptx_coef", "kl_coef": "ppo.kl_coef", "ptx_data": "ppo.ptx_data"}
+             "ptx_coef": "ppo.ptx_coef", "kl_coef": "ppo.kl_coef", "ptx_data": "ppo.ptx_data",
+             "generation_backend": "generation.backend", "generation_url": "generation.url"}
 
 
 def stage_of(config: PPOConfig) -> str:
@@ -164,6 +179,7 @@ class Models:
     reward: Any  # instructrl.models.reward.RewardModel, frozen
     tokenizer: Any
     sampler: SamplingCopy | None = None  # None: step 1 samples from the policy itself
+    remote: RemoteSampler | None = None  # step 1 on an inference engine (generation.backend remote)
 
 
 def build_models(config: PPOConfig) -> Models:
@@ -262,9 +278,12 @@ def ptx_batch(chunks: list[list[int]], step: int, count: int, seed: int, pad_id:
 # ---- the five steps ----------------------------------------------------------------------------
 
 
-def generate(models: Models, prompts: list, params: PPOParams, policy: nn.Module) -> Samples:
-    """Step 1: sample one answer per prompt at the training temperature."""
+def generate(models: Models, prompts: list, params: PPOParams, policy: nn.Module, step: int = 0) -> Samples:
+    """Step 1: sample one answer per prompt at the training temperature, in-process or on the engine."""
     texts = [format_prompt(models.tokenizer, p) for p in prompts]
+    if models.remote is not None:
+        return models.remote.sample(policy, models.tokenizer, texts, params.max_prompt_tokens, params.max_new_tokens,
+                                    params.temperature, step)
     return sample(sampling_model(models, policy), models.tokenizer, texts, params.max_prompt_tokens,
                   params.max_new_tokens, params.temperature)
 
@@ -354,7 +373,7 @@ def train_step(step: int, prompts: list, models: Models, module: nn.Module, opti
     params = config.ppo
     policy = accelerator.unwrap_model(module).policy
     timer = time.perf_counter()
-    samples = generate(models, prompts, params, policy)  # 1. generate
+    samples = generate(models, prompts, params, policy, step)  # 1. generate
     t_generate = time.perf_counter() - timer
     timer = time.perf_counter()
     module.train()  # dropout is off in the model config; train mode only matters for DDP bookkeeping
@@ -513,7 +532,12 @@ def run(config: PPOConfig, registry: Registry | None = None) -> Checkpoint:
     if len(prompts) < config.run.batch_size:
         raise ConfigError(f"{len(prompts)} prompts are fewer than one batch of {config.run.batch_size}",
                           "use more data or a smaller run.batch_size")
+    if config.generation.backend == "remote" and world > 1:
+        raise ConfigError(f"generation.backend remote runs on one process, not {world}",
+                          "launch one process (the engine does the sampling), or set generation.backend=local")
     models = build_models(config)
+    if config.generation.backend == "remote":
+        models.remote = RemoteSampler.from_config(config.generation, identity.run_dir, config.run.seed)
     tokenizer = models.tokenizer
     device = accelerator.device
     for part in (models.actor_critic, models.ref, models.reward):

@@ -298,6 +298,22 @@ def sample(lm: nn.Module, tokenizer, prompt_texts: Sequence[str], max_prompt_tok
     return finish_samples(tokenizer, out, enc["attention_mask"], prompt_length)
 
 
+def prompt_rows(enc: dict[str, torch.Tensor]) -> list[list[int]]:
+    """Each prompt's own token ids (padding dropped) from an ``encode_prompts`` batch."""
+    return [row[mask.bool()].tolist() for row, mask in zip(enc["input_ids"], enc["attention_mask"])]
+
+
+def samples_from_answers(tokenizer, enc: dict[str, torch.Tensor], answers: Sequence[Sequence[int]]) -> Samples:
+    """Samples from answers drawn elsewhere (an inference engine): each answer's token ids, the end
+    token included when the model chose it, after its prompt from the ``encode_prompts`` batch ``enc``."""
+    prompts = enc["input_ids"]
+    width = max(1, *(len(answer) for answer in answers))
+    answer = torch.full((len(answers), width), tokenizer.pad_token_id, dtype=prompts.dtype, device=prompts.device)
+    for row, ids in enumerate(answers):
+        answer[row, :len(ids)] = torch.tensor(list(ids), dtype=prompts.dtype)
+    return finish_samples(tokenizer, torch.cat([prompts, answer], dim=1), enc["attention_mask"], prompts.shape[1])
+
+
 def finish_samples(tokenizer, sequences: torch.Tensor, prompt_mask: torch.Tensor, prompt_length: int) -> Samples:
     """Masks and texts for generated ``sequences`` [B, P + R]: an answer runs to its first end token."""
     answer = sequences[:, prompt_length:]

@@ -30,6 +30,10 @@ def run_identity(stage: str, config, data_fingerprint: str) -> RunIdentity:
         run.pop(key, None)
     if run.get("mixed_precision") == "no":  # the default leaves names from before the setting unchanged
         run.pop("mixed_precision")
+    # PPO's generation backend: where rollouts are sampled (the URL, key and folder do not change them)
+    generation = settings.pop("generation", None)
+    if generation is not None and generation["backend"] != "local":
+        settings["generation"] = {"backend": generation["backend"]}
     digest = hashlib.sha256(json.dumps([settings, run, data_fingerprint], sort_keys=True, default=str).encode())
     model = Path(config.model.name).name.removesuffix(".gguf")
     name = config.run.output or f"{stage}-{model}-{digest.hexdigest()[:8]}"

@@ -331,3 +331,31 @@ def test_two_cpu_processes_match_one_process(tmp_path, parallel):
     assert bias[0] == pytest.approx(bias[1], abs=1e-4)  # scored by the trained weights, copied back
     assert [m["step"] for m in two] == [1, 2, 3]
     assert [m["train/loss"] for m in two] == pytest.approx([m["train/loss"] for m in one], abs=1e-4)
+
+
+def test_data_compare_samples_from_a_model_behind_a_url(tmp_path, capsys):
+    """`--generation-url`: the K answers come from the model served by a live `instructrl serve`, one
+    chat request per answer with its own seed (so the K answers to a prompt differ)."""
+    import httpx
+
+    import train.compare
+    from serve.app import create_app
+    from serve.settings import Settings
+    from serve.votes import VoteStore
+    from tests.live_server import LiveServer
+
+    demos, out = tmp_path / "demos.jsonl", tmp_path / "sampled.jsonl"
+    write_demonstrations(demos)
+    store = VoteStore(tmp_path / "votes.sqlite")
+    with LiveServer(create_app(Settings(models=("tiny-random",), serve_registry=False), vote_store=store)) as live:
+        code = run_command(train.compare, ["compare", "--model", "tiny-random", "--prompts", str(demos), "--split",
+                                           "all", "--k", "3", "--labeler", "gold", "--noise", "0", "--max-new-tokens",
+                                           "12", "--limit", "6", "--out", str(out), "--generation-url", f"{live.url}/v1"])
+        metrics = httpx.get(f"{live.url}/metrics").text
+    store.close()
+    assert code == 0
+    assert 'instructrl_requests_total{route="/v1/chat/completions",status="200"} 18.0' in metrics
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    # one seed for all K would give K identical answers, and compare would skip every prompt
+    assert rows and all(len(set(row["completions"])) == 3 for row in rows)
+    assert f"wrote {len(rows)} comparisons" in capsys.readouterr().out

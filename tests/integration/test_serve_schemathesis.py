@@ -31,7 +31,7 @@ def api_schema(tmp_path_factory):
     folder = tmp_path_factory.mktemp("schemathesis")
     # small caps keep the many valid generation requests fast on a CPU
     config = Settings(models=("tiny-random",), serve_registry=False, max_tokens_cap=4, default_max_tokens=4,
-                      max_n=2, max_prompt_tokens=256, request_timeout_s=60)
+                      max_n=2, max_prompt_tokens=256, request_timeout_s=60, allow_runtime_lora=True)
     store = VoteStore(folder / "votes.sqlite")
     store.record_comparison("hello", {"tiny-random": "hi", "other": "hey"})  # so some votes can hit a real id
     app = create_app(config, vote_store=store)

@@ -92,6 +92,20 @@ def test_mixed_precision_at_its_default_leaves_run_names_unchanged():
     assert run_identity("sft", resolve(SFTConfig, "sft", "tiny", ["run.mixed_precision=bf16"]), "fp").name != name
 
 
+def test_the_generation_backend_names_a_ppo_run_but_its_address_does_not():
+    from train.ppo import PPOConfig
+    from train.runs import run_identity
+
+    def name(*overrides: str) -> str:
+        return run_identity("ppo", resolve(PPOConfig, "ppo", "tiny", list(overrides)), "fp").name
+
+    assert name() == name("generation.backend=local", "generation.url=http://a:1/v1") == "ppo-tiny-random-fc6b2893"
+    remote = name("model.lora.r=4", "generation.backend=remote", "generation.url=http://a:1/v1")
+    assert remote == name("model.lora.r=4", "generation.backend=remote", "generation.url=http://b:2/v1",
+                          "generation.adapter_dir=/elsewhere", "generation.api_key_env=KEY")
+    assert remote != name("model.lora.r=4")
+
+
 def test_run_names_are_pinned_across_machines():
     """A run's name is a hash of its settings and data only: the embedded default's SFT run has had this
     name on AVX2 and AVX-512/AMX machines alike, and a changed name would orphan every checkpoint."""
