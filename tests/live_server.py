@@ -21,7 +21,11 @@ class LiveServer:
     def __init__(self, app, graceful_s: int = 10):
         self.app = app
         self.port = free_port()
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
+        # log_config=None: uvicorn must not reconfigure the process's logging. Its dictConfig closes every
+        # handler there is, and a handler some library made earlier (absl's, imported with lm-eval) then
+        # closes the stream it holds, which under pytest is the capture file of a finished test: pytest
+        # itself then dies writing to it ("ValueError: I/O operation on closed file", no summary).
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", log_config=None,
                                 timeout_graceful_shutdown=graceful_s)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)

@@ -45,7 +45,9 @@ def make_client(store):
     made = []
 
     def make(**overrides) -> TestClient:
-        settings = Settings(**{"models": (TINY,), "serve_registry": False, **overrides})
+        # float32 like the reference policies the tests compare with: "auto" is bfloat16 on a CPU with
+        # bf16 units, and its log-probs differ from float32's in the 3rd decimal
+        settings = Settings(**{"models": (TINY,), "serve_registry": False, "dtype": "float32", **overrides})
         client = TestClient(create_app(settings, vote_store=store))
         client.__enter__()
         made.append(client)
