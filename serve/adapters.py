@@ -111,7 +111,7 @@ class AdapterRegistry:
             base_name = self._base(base_model)
             policy = merged_adapter(self.pool.get(base_name).policy, folder, base_name, name)
             self.pool.adapters[name] = self.pool.local_model(name, policy)
-            self.pool.lineage[name] = (base_name, str(folder))
+            self.pool.lineage[name] = (self.pool.canonical(base_name), str(folder))  # as /v1/models lists it
 
     def unload(self, name: str) -> None:
         with self._lock:
