@@ -30,6 +30,7 @@ from instructrl.checkpoints import STAGES, Registry
 from instructrl.errors import ConfigError, ModelError
 from instructrl.models.loading import known_names
 from instructrl.models.policy import Policy, SamplingParams
+from instructrl.remote import HttpEndpoint, proxy_spec
 from serve.engine import Engine, EngineStats, Event
 from serve.settings import Settings
 
@@ -100,11 +101,10 @@ class ProxyModel:
     def __init__(self, name: str, url: str, api_key: str | None = None, timeout: float = 300.0,
                  transport: httpx.AsyncBaseTransport | None = None,
                  sync_transport: httpx.BaseTransport | None = None):
-        base, _, remote = url.partition("#")
-        self.name, self.base_url, self.remote_model = name, base.rstrip("/"), remote or name
+        spec = proxy_spec(url, name)
+        self.name, self.base_url, self.remote_model = name, spec.url, spec.model
         self.timeout = timeout
-        self._headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self._transport, self._sync_transport = transport, sync_transport
+        self.http = HttpEndpoint(spec.url, api_key, timeout, transport, sync_transport)
 
     def _body(self, body: dict[str, Any]) -> dict[str, Any]:
         return {**body, "model": self.remote_model}
@@ -116,19 +116,18 @@ class ProxyModel:
 
     async def request(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         """A non-streaming call; remote errors come back as ``ProxyError`` with the remote's status."""
-        async with httpx.AsyncClient(transport=self._transport, timeout=self.timeout) as client:
+        async with self.http.async_client() as client:
             try:
-                response = await client.post(f"{self.base_url}{path}", json=self._body(body), headers=self._headers)
+                response = await client.post(path, json=self._body(body))
             except httpx.HTTPError as err:
                 raise ProxyError(f"proxy model {self.name}: {self.base_url} is unreachable ({err})") from None
         return self._rename(_json_or_error(self.name, response))
 
     async def stream(self, path: str, body: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
         """A streaming call: each SSE ``data:`` payload, parsed, with the model renamed."""
-        async with httpx.AsyncClient(transport=self._transport, timeout=self.timeout) as client:
+        async with self.http.async_client() as client:
             try:
-                async with client.stream("POST", f"{self.base_url}{path}", json=self._body(body),
-                                         headers=self._headers) as response:
+                async with client.stream("POST", path, json=self._body(body)) as response:
                     if response.status_code >= 400:
                         await response.aread()
                         _json_or_error(self.name, response)
@@ -146,9 +145,8 @@ class ProxyModel:
                 "seed": params.seed}
         finish = None
         try:
-            with httpx.Client(transport=self._sync_transport, timeout=min(timeout, self.timeout)) as client, \
-                    client.stream("POST", f"{self.base_url}/chat/completions", json=self._body(body),
-                                  headers=self._headers) as response:
+            with self.http.client(timeout) as client, \
+                    client.stream("POST", "/chat/completions", json=self._body(body)) as response:
                 if response.status_code >= 400:
                     response.read()
                     _json_or_error(self.name, response)
