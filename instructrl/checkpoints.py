@@ -114,6 +114,15 @@ class Registry:
         found = self.find(spec)
         return found.name if found is not None else spec
 
+    def stamp(self) -> tuple[int, tuple[str, ...]] | None:
+        """A cheap value (the root folder's modification time and entries; None while there is no root)
+        that changes whenever a checkpoint is added, replaced or removed: callers that keep what the
+        registry holds read it again only when the stamp moves."""
+        try:
+            return self.root.stat().st_mtime_ns, tuple(sorted(os.listdir(self.root)))
+        except OSError:
+            return None
+
     def get(self, name: str) -> Checkpoint:
         found = self.find(name)
         if found is None:

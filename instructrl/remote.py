@@ -5,15 +5,22 @@ runtime LoRA adapter routes).
 
 A spec is ``MODEL@URL`` after the prefix its caller uses: ``openai:MODEL@URL`` for an eval model or
 baseline, ``llm:MODEL@URL`` for a judge or labeler, e.g. ``llm:gpt-4o-mini@http://localhost:8000/v1``.
-The key comes from ``$OPENAI_API_KEY`` (any value for servers that need none)."""
+The key comes from ``$OPENAI_API_KEY`` (any value for servers that need none).
+
+``HttpEndpoint`` gives plain httpx clients (base URL, bearer key, timeout) for callers that forward raw
+requests and server-sent event streams as they are: ``instructrl serve``'s proxy models, whose URLs are
+``URL#MODEL`` (``proxy_spec``)."""
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from instructrl.errors import ConfigError, ModelError
+
+if TYPE_CHECKING:
+    import httpx
 
 
 @dataclass(frozen=True)
@@ -26,6 +33,13 @@ class RemoteSpec:
         return f"{self.model}@{self.url}"
 
 
+def proxy_spec(url: str, default_model: str) -> RemoteSpec:
+    """``http://host:port/v1#remote-name`` -> RemoteSpec(remote-name, http://host:port/v1); without
+    ``#``, the model is ``default_model``."""
+    base, _, model = url.partition("#")
+    return RemoteSpec(model or default_model, base.rstrip("/"))
+
+
 def parse_remote(spec: str, prefix: str) -> RemoteSpec:
     """``PREFIX:MODEL@URL`` -> RemoteSpec; a malformed spec names the expected form."""
     model, at, url = spec.strip().removeprefix(f"{prefix}:").partition("@")
@@ -33,6 +47,37 @@ def parse_remote(spec: str, prefix: str) -> RemoteSpec:
         raise ConfigError(f"remote model spec {spec!r} is malformed",
                           f"write it as {prefix}:MODEL@URL, URL the API root: {prefix}:MODEL@http://localhost:8000/v1")
     return RemoteSpec(model, url.rstrip("/"))
+
+
+@dataclass(frozen=True)
+class HttpEndpoint:
+    """httpx clients for one OpenAI-compatible API root: requests go to paths under ``url``
+    (``"/chat/completions"``), with ``Authorization: Bearer api_key`` when a key is given. ``transport`` and
+    ``sync_transport`` replace the network (tests: ``httpx.ASGITransport``, ``httpx.MockTransport``)."""
+
+    url: str  # the API root, ending in /v1
+    api_key: str | None = None
+    timeout: float = 300.0
+    transport: Any = None  # httpx.AsyncBaseTransport
+    sync_transport: Any = None  # httpx.BaseTransport
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+
+    def async_client(self) -> httpx.AsyncClient:
+        """A new ``httpx.AsyncClient`` (use it as an async context manager)."""
+        import httpx
+
+        return httpx.AsyncClient(base_url=self.url, headers=self.headers, timeout=self.timeout,
+                                 transport=self.transport)
+
+    def client(self, timeout: float | None = None) -> httpx.Client:
+        """A new ``httpx.Client`` (use it as a context manager); ``timeout`` caps the endpoint's own."""
+        import httpx
+
+        limit = self.timeout if timeout is None else min(timeout, self.timeout)
+        return httpx.Client(base_url=self.url, headers=self.headers, timeout=limit, transport=self.sync_transport)
 
 
 @dataclass(frozen=True)

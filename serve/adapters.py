@@ -14,18 +14,16 @@ How: each adapter becomes a model of its own, a copy of the base weights with th
 loaded adapter and is exact (the weights ``merge_and_unload`` gives locally); unlike vLLM, requests
 for different adapters are not batched together. Bad input (no such folder, not a PEFT LoRA adapter,
 an adapter for another base or shape, a name already served, unloading an unknown name) is a 4xx in
-OpenAI's error shape naming the problem and the fix.
+OpenAI's error shape naming the problem and the fix. The routes are in ``serve.routes.lora``.
 """
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import threading
 from pathlib import Path
 
-from fastapi import FastAPI
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.responses import JSONResponse
 from pydantic import Field
 
 from instructrl.models.policy import Policy
@@ -113,7 +111,7 @@ class AdapterRegistry:
             base_name = self._base(base_model)
             policy = merged_adapter(self.pool.get(base_name).policy, folder, base_name, name)
             self.pool.adapters[name] = self.pool.local_model(name, policy)
-            self.pool.lineage[name] = (base_name, str(folder))
+            self.pool.lineage[name] = (self.pool.canonical(base_name), str(folder))  # as /v1/models lists it
 
     def unload(self, name: str) -> None:
         with self._lock:
@@ -131,37 +129,3 @@ def model_card(pool: ModelPool, name: str) -> schemas.ModelCard:
     """``/v1/models``' entry for ``name``; an adapter shows its base model as ``parent``, as vLLM's do."""
     parent, root = pool.lineage.get(name, (None, None))
     return schemas.ModelCard(id=name, owned_by=pool.owner(name), parent=parent, root=root)
-
-
-def add_adapter_routes(app: FastAPI, pool: ModelPool, settings: Settings) -> AdapterRegistry:
-    registry = AdapterRegistry(pool, settings)
-    # the success is plain text, as vLLM answers; the errors are JSON in OpenAI's shape
-    error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}}
-    errors = {status: {**error, "description": text} for status, text in (
-        (400, "invalid request, or an adapter that cannot be loaded (names the problem)"),
-        (401, "missing or wrong API key"), (403, f"runtime LoRA is off: start the server with {FLAG}"),
-        (404, "unload: no adapter of that name is loaded"))}
-
-    async def answer(done: str, work, *args) -> Response:
-        if not settings.allow_runtime_lora:
-            return AdapterRefused(403, f"loading and unloading LoRA adapters at run time is off on this server; "
-                                       f"start it with `instructrl serve {FLAG}` (or "
-                                       "VLLM_ALLOW_RUNTIME_LORA_UPDATING=True)", None,
-                                  "runtime_lora_disabled").response()
-        try:
-            await asyncio.to_thread(work, *args)
-        except AdapterRefused as err:
-            return err.response()
-        return PlainTextResponse(f"Success: LoRA adapter '{args[0]}' {done} successfully.")
-
-    @app.post("/v1/load_lora_adapter", tags=["lora"], response_class=PlainTextResponse, responses=errors)
-    async def load_lora_adapter(body: LoadRequest) -> Response:
-        """Serve base + the PEFT LoRA adapter at ``lora_path`` as the model ``lora_name`` (vLLM's API)."""
-        return await answer("added", registry.load, body.lora_name, body.lora_path, body.base_model)
-
-    @app.post("/v1/unload_lora_adapter", tags=["lora"], response_class=PlainTextResponse, responses=errors)
-    async def unload_lora_adapter(body: schemas.UnloadLoraAdapterRequest) -> Response:
-        """Stop serving the adapter ``lora_name`` (vLLM's API)."""
-        return await answer("removed", registry.unload, body.lora_name)
-
-    return registry

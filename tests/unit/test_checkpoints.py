@@ -27,6 +27,23 @@ def test_write_list_find_by_name_and_stage(tmp_path):
     assert card["content_hash"] == content_hash(first.path) and card["stage"] == "sft"
 
 
+def test_the_stamp_moves_when_a_checkpoint_is_added_replaced_or_removed(tmp_path):
+    import shutil
+
+    registry = Registry(tmp_path / "checkpoints")
+    assert registry.stamp() is None  # no registry folder yet
+    registry.write(Card(name="sft-a", stage="sft"), _fake_weights)
+    stamps = [registry.stamp(), registry.stamp()]
+    assert stamps[0] == stamps[1]  # nothing changed: the same stamp
+    registry.write(Card(name="sft-b", stage="sft"), _fake_weights)
+    stamps.append(registry.stamp())
+    registry.write(Card(name="sft-b", stage="sft"), lambda f: _fake_weights(f, b"other"), overwrite=True)
+    stamps.append(registry.stamp())
+    shutil.rmtree(registry.root / "sft-a")
+    stamps.append(registry.stamp())
+    assert len(set(stamps)) == 4
+
+
 def test_existing_name_is_not_overwritten_silently(tmp_path):
     registry = Registry(tmp_path)
     registry.write(Card(name="x", stage="sft"), _fake_weights)
