@@ -48,6 +48,18 @@ async def get_model(model: str, pool: PoolDep) -> schemas.ModelCard:
     return model_card(pool, model)
 
 
+async def _forwarded(pool, body, path: str):
+    """A proxied model's answer (the request forwarded as it came); for a local model ``None``, after
+    refusing what the local engine does not support."""
+    known(pool, body.model)
+    if body.model in pool.proxies:
+        payload = body.model_dump(exclude_unset=True, exclude_none=True)
+        return await proxied(pool.proxies[body.model], path, payload, body.stream)
+    refuse_unsupported(body)
+    refuse_with_stream(body)
+    return None
+
+
 @router.post("/v1/chat/completions", response_model=schemas.ChatCompletion,
              responses={**responses(*GENERATION_ERRORS), **STREAMED})
 async def chat_completions(body: schemas.ChatCompletionRequest, request: Request, settings: SettingsDep,
@@ -57,12 +69,8 @@ async def chat_completions(body: schemas.ChatCompletionRequest, request: Request
     field = "max_completion_tokens" if body.max_completion_tokens else "max_tokens"
     check_caps(body, settings, max_tokens, field)
     stops = stop_list(body, settings)
-    known(pool, body.model)
-    if body.model in pool.proxies:
-        return await proxied(pool.proxies[body.model], "/chat/completions",
-                             body.model_dump(exclude_unset=True, exclude_none=True), body.stream)
-    refuse_unsupported(body)
-    refuse_with_stream(body)
+    if (forwarded := await _forwarded(pool, body, "/chat/completions")) is not None:
+        return forwarded
     messages = chat_prompt(body.messages)
     model = await local(pool, body.model)
     ids, budget = encode(model, messages, True, max_tokens, field, "messages", settings)
@@ -97,12 +105,8 @@ async def completions(body: schemas.CompletionRequest, request: Request, setting
     if len(prompts) * body.n > settings.max_batch * settings.max_n:
         raise ApiError(400, f"prompt: {len(prompts)} prompts x n={body.n} is too many for one request",
                        param="prompt")
-    known(pool, body.model)
-    if body.model in pool.proxies:
-        return await proxied(pool.proxies[body.model], "/completions",
-                             body.model_dump(exclude_unset=True, exclude_none=True), body.stream)
-    refuse_unsupported(body)
-    refuse_with_stream(body)
+    if (forwarded := await _forwarded(pool, body, "/completions")) is not None:
+        return forwarded
     model = await local(pool, body.model)
     encoded = [encode(model, p, False, body.max_tokens, "max_tokens", "prompt", settings) for p in prompts]
     token_lists = [ids for ids, _ in encoded for _ in range(body.n)]
