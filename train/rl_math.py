@@ -160,12 +160,16 @@ def policy_loss(logprobs: torch.Tensor, old_logprobs: torch.Tensor, advantages: 
 def value_loss(values: torch.Tensor, old_values: torch.Tensor, returns: torch.Tensor, mask: torch.Tensor,
                clip: float = 0.2, total: torch.Tensor | float | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Clipped value loss: ½ mean_t max((V - R)², (clip(V, V_old ± ε) - R)²); and the clipped fraction
-    (sums divided by ``total`` when given)."""
-    clipped_values = old_values + torch.clamp(values - old_values, -clip, clip)
+    (sums divided by ``total`` when given): the tokens whose clipped term is the larger because the clip
+    binds (|V - V_old| > ε). Inside the range V_old + (V - V_old) is V but for rounding, which must not
+    count: at the first minibatch V = V_old up to it."""
+    change = values - old_values
+    clipped_values = old_values + torch.clamp(change, -clip, clip)
     unclipped_sq, clipped_sq = (values - returns) ** 2, (clipped_values - returns) ** 2
     loss = 0.5 * masked_mean(torch.maximum(unclipped_sq, clipped_sq), mask, total=total)
     with torch.no_grad():
-        clip_fraction = masked_mean((clipped_sq > unclipped_sq).to(values.dtype), mask, total=total)
+        binds = (change.abs() > clip) & (clipped_sq > unclipped_sq)
+        clip_fraction = masked_mean(binds.to(values.dtype), mask, total=total)
     return loss, clip_fraction
 
 

@@ -85,6 +85,13 @@ def test_value_loss_clips():
     # t0: clipped V = 0.7: max((1-2)^2, (0.7-2)^2) = 1.69; t1: clipped V = 0.3: max(0, 0.09) = 0.09
     close(loss, 0.5 * (1.69 + 0.09) / 2)
     close(frac, 1.0)
+    # inside the clip range the clipped value is V itself, whatever the rounding of V_old + (V - V_old)
+    values, old = torch.tensor([[0.1, 0.3]]), torch.tensor([[0.3, 0.1]])
+    returns = torch.tensor([[0.2, -1.0]])
+    rounded = old + (values - old)  # 0.1 comes back as 0.099999994: farther from its return 0.2 than V is
+    assert ((rounded - returns) ** 2 > (values - returns) ** 2).tolist() == [[True, False]]
+    _, frac = m.value_loss(values, old, returns, torch.ones(1, 2), clip=0.25)
+    close(frac, 0.0)
 
 
 def test_ptx_loss_and_objective():
