@@ -49,7 +49,7 @@ from instructrl.data.loaders import fingerprint, load_records
 from instructrl.data.schemas import Demonstration, EvalItem, PretrainText
 from instructrl.errors import ConfigError, InstructrlError
 from instructrl.models.loading import DTYPES, load_causal_lm, load_tokenizer, torch_dtype
-from train import rl_math
+from train import rl_math, sharding
 from train.loop import (
     RunLogger,
     load_state,
@@ -71,6 +71,7 @@ from train.rollout import (
     lm_token_logprobs,
     reference_logprobs,
     reward_scores,
+    row_seed,
     sample,
 )
 from train.runs import announce, finished_run, run_identity, start_run, write_checkpoint
@@ -268,24 +269,56 @@ def ptx_sequences(params: PPOParams, episodes: int) -> int:
 
 
 def ptx_batch(chunks: list[list[int]], step: int, count: int, seed: int, pad_id: int, device):
-    """The pretraining sequences of step ``step`` (a fixed function of step and seed) or None."""
+    """The pretraining sequences of step ``step`` (a fixed function of step and seed) or None: the
+    whole step's, the same on every process (``ptx_shares`` deals them out)."""
     if not chunks or count == 0:
         return None
     rng = random.Random(seed * 7_919 + step)
     return pad_right([chunks[rng.randrange(len(chunks))] for _ in range(count)], pad_id, device)
 
 
+def ptx_shares(ptx: tuple[torch.Tensor, torch.Tensor] | None, minibatches: int, rank: int = 0,
+               world: int = 1) -> list[tuple[torch.Tensor, torch.Tensor] | None] | None:
+    """This process's part of each optimiser step's pretraining sequences (None for a step with none).
+
+    Sequence g of the step's batch goes to minibatch g mod ``minibatches``, whatever the process count,
+    and a minibatch's sequences are dealt out over the processes in turn. Every process gets as many
+    rows (one left short takes filler rows with nothing to predict): a forward pass of a sharded model
+    is collective, so all processes must run the ptx pass, with the same number of layers' calls."""
+    if ptx is None:
+        return None
+    ids, mask = ptx
+    shares: list[tuple[torch.Tensor, torch.Tensor] | None] = []
+    for minibatch in range(minibatches):
+        rows = torch.arange(ids.shape[0])[minibatch::minibatches]
+        if not len(rows):
+            shares.append(None)
+            continue
+        mine, width = rows[rank::world], -(-len(rows) // world)
+        part_ids, part_mask = ids[mine], mask[mine]
+        if len(mine) < width:  # filler: one attended token (no fully masked row), no target
+            filler = mask.new_zeros((width - len(mine), mask.shape[1]))
+            filler[:, 0] = 1
+            part_ids = torch.cat([part_ids, ids.new_zeros(filler.shape)])
+            part_mask = torch.cat([part_mask, filler])
+        shares.append((part_ids, part_mask))
+    return shares
+
+
 # ---- the five steps ----------------------------------------------------------------------------
 
 
-def generate(models: Models, prompts: list, params: PPOParams, policy: nn.Module, step: int = 0) -> Samples:
-    """Step 1: sample one answer per prompt at the training temperature, in-process or on the engine."""
+def generate(models: Models, prompts: list, params: PPOParams, policy: nn.Module, step: int = 0,
+             seeds: list[int] | None = None, finished=None) -> Samples:
+    """Step 1: sample one answer per prompt at the training temperature, in-process or on the engine.
+    ``seeds``: one per prompt (``row_seed``); ``finished``: how the processes of a sharded policy agree
+    to stop (``decode``)."""
     texts = [format_prompt(models.tokenizer, p) for p in prompts]
     if models.remote is not None:
         return models.remote.sample(policy, models.tokenizer, texts, params.max_prompt_tokens, params.max_new_tokens,
                                     params.temperature, step)
     return sample(sampling_model(models, policy), models.tokenizer, texts, params.max_prompt_tokens,
-                  params.max_new_tokens, params.temperature)
+                  params.max_new_tokens, params.temperature, seeds, finished)
 
 
 def reuses_first_forward(params: PPOParams) -> bool:
@@ -298,7 +331,12 @@ def score(models: Models, prompts: list, samples: Samples, params: PPOParams, mo
           ptx: tuple[torch.Tensor, torch.Tensor] | None = None) -> tuple[Rollout, dict[str, torch.Tensor] | None]:
     """Step 2: RM scores, the policy's and the SFT model's log-probs and the critic's values.
 
-    Returns the rollout and, when the first forward is reused, that forward's live outputs (with graph)."""
+    Returns the rollout and, when the first forward is reused, that forward's live outputs (with graph);
+    ``ptx`` is then this process's share of the first minibatch's pretraining sequences.
+
+    The reward model and the reference are plain copies on every process. With LoRA the reference is
+    ``models.actor_critic``'s policy with its adapters switched off: its frozen base, the same however
+    far a sharded training copy has moved the adapters."""
     scores, raw = reward_scores(models.reward, prompts, samples.texts, samples.ended, params.no_eos_penalty)
     ref = reference_logprobs(models.ref, models.actor_critic.policy, samples, params.temperature)
     live = reuses_first_forward(params)
@@ -311,77 +349,98 @@ def score(models: Models, prompts: list, samples: Samples, params: PPOParams, mo
     return rollout, (out if live else None)
 
 
-def compute_advantages(rollout: Rollout, params: PPOParams, kl_coef: float) -> Advantages:
-    """Steps 3 and 4: KL-penalised per-token rewards, then GAE and whitening."""
+def compute_advantages(rollout: Rollout, params: PPOParams, kl_coef: float,
+                       reduce: rl_math.Reduce | None = None) -> Advantages:
+    """Steps 3 and 4: KL-penalised per-token rewards, then GAE and whitening (over the answer tokens of
+    every process's rows, with ``reduce``: the statistics of the global batch)."""
     rewards, kl = rl_math.kl_penalised_rewards(rollout.scores, rollout.logprobs, rollout.ref_logprobs,
                                                rollout.mask, kl_coef)
     advantages, returns = rl_math.gae(rewards, rollout.values, rollout.mask, params.gamma, params.lam)
-    return Advantages(rewards, kl, rl_math.whiten(advantages, rollout.mask), returns)
+    return Advantages(rewards, kl, rl_math.whiten(advantages, rollout.mask, reduce=reduce), returns)
 
 
 def optimise(module: nn.Module, optimizer, scheduler, accelerator, rollout: Rollout, adv: Advantages,
-             params: PPOParams, optim: OptimConfig, ptx: tuple[torch.Tensor, torch.Tensor] | None,
+             params: PPOParams, optim: OptimConfig, ptx: list[tuple[torch.Tensor, torch.Tensor] | None] | None,
              on_step=None, live: dict[str, torch.Tensor] | None = None) -> dict[str, float]:
     """Step 5: ``ppo_epochs`` passes over ``minibatches`` minibatches; each optimiser step also takes
-    its share of the ptx sequences (PPO-ptx: gradients of both terms in the same step). ``live``: step 2's
-    forward outputs, used as the first minibatch's forward (see ``reuses_first_forward``)."""
+    its share of the ptx sequences (``ptx_shares``; PPO-ptx: gradients of both terms in the same step).
+    ``live``: step 2's forward outputs, used as the first minibatch's forward (see ``reuses_first_forward``).
+
+    Over several processes each holds some rows of every minibatch: a token mean is the processes' sums
+    divided by the global minibatch's token count, so the losses, the statistics and (DDP and FSDP
+    average gradients; the loss is scaled by the process count) the update are one process's."""
     samples, rows = rollout.samples, rollout.mask.shape[0]
+    world, reduce = accelerator.num_processes, _summing(accelerator)
     trainable = [p for p in module.parameters() if p.requires_grad]
-    totals: dict[str, float] = {}
+    parts: dict[str, torch.Tensor] = {}  # this process's share of each global mean, summed over minibatches
+    totals: dict[str, float] = {}  # values that are already global (the same on every process)
     count = 0
     for _ in range(params.ppo_epochs):
         for part in torch.arange(rows).chunk(params.minibatches):
-            ptx_part = None
-            if ptx is not None:  # this optimiser step's share of the pretraining sequences
-                ptx_rows = torch.arange(ptx[0].shape[0])
-                ptx_rows = ptx_rows[ptx_rows % params.minibatches == count % params.minibatches]
-                ptx_part = (ptx[0][ptx_rows], ptx[1][ptx_rows]) if len(ptx_rows) else None
+            ptx_part = ptx[count % params.minibatches] if ptx is not None else None
             if live is not None and count == 0:
                 out = live
             else:
                 out = module(samples.sequences[part], samples.attention_mask[part], samples.position_ids[part],
                              samples.prompt_length, *(ptx_part or (None, None)))
             mask = rollout.mask[part]
+            ptx_targets = ptx_part[1][:, 1:] if ptx_part is not None else None
+            tokens, ptx_tokens = rl_math.summed(reduce, mask.sum(), 0 if ptx_targets is None else ptx_targets.sum())
             pg, stats = rl_math.policy_loss(out["logprobs"], rollout.logprobs[part], adv.advantages[part], mask,
-                                            params.clip)
+                                            params.clip, total=tokens)
             vf, vf_clip = rl_math.value_loss(out["values"], rollout.values[part], adv.returns[part], mask,
-                                             params.value_clip)
-            lm = rl_math.ptx_loss(out["ptx_logprobs"], ptx_part[1][:, 1:]) if ptx_part is not None else None
+                                             params.value_clip, total=tokens)
+            lm = rl_math.ptx_loss(out["ptx_logprobs"], ptx_targets, total=ptx_tokens) if ptx_part is not None else None
             loss = rl_math.ppo_objective(pg, vf, lm, params.value_coef, params.ptx_coef)
-            accelerator.backward(loss)
+            accelerator.backward(loss * world)  # the processes' gradients are averaged: their sum is the batch's
             grad_norm = accelerator.clip_grad_norm_(trainable, optim.max_grad_norm)
             optimizer.step()
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
             if on_step is not None:
                 on_step()
-            metrics = {"policy_loss": pg, "value_loss": vf, "clip_fraction": stats["clip_fraction"],
-                       "approx_kl": stats["approx_kl"], "value_clip_fraction": vf_clip,
-                       "entropy": rl_math.masked_mean(out["entropy"], mask), "grad_norm": grad_norm,
-                       "explained_variance": rl_math.explained_variance(out["values"].detach(), adv.returns[part], mask)}
+            shares = {"policy_loss": pg, "value_loss": vf, "clip_fraction": stats["clip_fraction"],
+                      "approx_kl": stats["approx_kl"], "value_clip_fraction": vf_clip,
+                      "entropy": rl_math.masked_mean(out["entropy"], mask, total=tokens)}
             if lm is not None:
-                metrics["ptx_loss"] = lm
-            for key, value in metrics.items():
+                shares["ptx_loss"] = lm
+            for key, value in shares.items():
+                parts[key] = parts.get(key, 0.0) + torch.as_tensor(value).detach().float()
+            whole = {"grad_norm": grad_norm, "explained_variance": rl_math.explained_variance(
+                out["values"].detach(), adv.returns[part], mask, reduce=reduce)}
+            for key, value in whole.items():
                 totals[key] = totals.get(key, 0.0) + float(torch.as_tensor(value).detach())
             count += 1
+    keys = sorted(parts)  # one all-reduce for every share
+    totals.update(zip(keys, (float(v) for v in rl_math.summed(reduce, *(parts[k] for k in keys)))))
     return {k: v / count for k, v in totals.items()}
 
 
 def train_step(step: int, prompts: list, models: Models, module: nn.Module, optimizer, scheduler, accelerator,
-               config: PPOConfig, kl_coef: float, ptx, on_step) -> tuple[dict[str, float], Rollout]:
-    """One PPO step, numbered as in the paper's loop; returns its metrics and the rollout."""
+               config: PPOConfig, kl_coef: float, ptx, on_step,
+               rows: list[int] | None = None) -> tuple[dict[str, float], Rollout]:
+    """One PPO step, numbered as in the paper's loop; returns its metrics and the rollout.
+
+    ``prompts``: this process's rows of the step's batch, ``rows`` their positions in it (default: the
+    whole batch), which seed their answers; ``ptx``: the step's whole pretraining batch (or None)."""
     params = config.ppo
-    policy = accelerator.unwrap_model(module).policy
+    trained = accelerator.unwrap_model(module)
+    sharded = sharding.is_sharded(trained)
+    seeds = [row_seed(config.run.seed, step, row) for row in (rows if rows is not None else range(len(prompts)))]
+    # a sharded policy samples through the root's forward, and its processes step until all are done
+    policy = sharding.Through(trained, "policy") if sharded else trained.policy
     timer = time.perf_counter()
-    samples = generate(models, prompts, params, policy, step)  # 1. generate
+    samples = generate(models, prompts, params, policy, step, seeds,
+                       sharding.all_finished if sharded else None)  # 1. generate
     t_generate = time.perf_counter() - timer
     timer = time.perf_counter()
     module.train()  # dropout is off in the model config; train mode only matters for DDP bookkeeping
-    rollout, live = score(models, prompts, samples, params, module, ptx)  # 2. score
+    shares = ptx_shares(ptx, params.minibatches, accelerator.process_index, accelerator.num_processes)
+    rollout, live = score(models, prompts, samples, params, module, shares[0] if shares else None)  # 2. score
     t_score = time.perf_counter() - timer
     timer = time.perf_counter()
-    adv = compute_advantages(rollout, params, kl_coef)  # 3. rewards, 4. advantages
-    stats = optimise(module, optimizer, scheduler, accelerator, rollout, adv, params, config.optim, ptx, on_step,
+    adv = compute_advantages(rollout, params, kl_coef, _summing(accelerator))  # 3. rewards, 4. advantages
+    stats = optimise(module, optimizer, scheduler, accelerator, rollout, adv, params, config.optim, shares, on_step,
                      live)  # 5. optimise
     t_optimise = time.perf_counter() - timer
     mask = rollout.mask
@@ -475,7 +534,8 @@ def write_curve(points: list[dict[str, float]], folder: Path) -> None:
 
 class PolicyEMA:
     """Exponential moving average of the policy's trainable weights (the whole policy with a full
-    fine-tune, the adapters with LoRA): frozen weights equal their average."""
+    fine-tune, the adapters with LoRA): frozen weights equal their average. Of a sharded policy, each
+    process averages its own shards."""
 
     def __init__(self, policy: nn.Module, decay: float):
         self.decay, self.updates = decay, 0
@@ -489,12 +549,13 @@ class PolicyEMA:
         self.updates += 1
 
     def state_dict(self) -> dict[str, Any]:
-        return {"average": self.average, "updates": self.updates}
+        """Whole tensors (gathered from the shards of a sharded policy: collective)."""
+        return {"average": {n: sharding.full_tensor(v) for n, v in self.average.items()}, "updates": self.updates}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.updates = state["updates"]
         for name, value in state["average"].items():
-            self.average[name].copy_(value)
+            sharding.copy_whole_into(self.average[name], value)
 
     def copy_to(self, policy: nn.Module) -> None:
         named = dict(policy.named_parameters())
@@ -549,17 +610,12 @@ def run(config: PPOConfig, registry: Registry | None = None) -> Checkpoint:
 
     total = config.run.max_steps or max(1, math.ceil(config.run.epochs * len(prompts) / config.run.batch_size))
     optimise_steps = total * params.ppo_epochs * params.minibatches
-    module = models.actor_critic
-    optimizer = make_optimizer(list(module.parameters()), config.optim)
-    scheduler = make_scheduler(optimizer, config.optim, optimise_steps)
-    ema = PolicyEMA(module.policy, params.ema)
+    module = models.actor_critic  # unsharded: the gold curve, the sampling copy and the release read it
     step, kl_coef, curve, start_stats = 0, params.kl_coef, [], {}
     metrics: dict[str, float] = {}  # the last step's, for the card
     earlier_s, earlier_peak_mb = 0.0, 0.0  # wall time and peak memory of the processes before a resume
-    if config.run.resume and (saved := load_state(identity.run_dir, module)) is not None:
-        optimizer.load_state_dict(saved["optimizer"])
-        scheduler.load_state_dict(saved["scheduler"])
-        ema.load_state_dict(saved["ema"])
+    saved = load_state(identity.run_dir, module) if config.run.resume else None  # weights before any copy
+    if saved is not None:
         step, kl_coef, curve, start_stats = saved["step"], saved["kl_coef"], saved["curve"], saved["start"]
         metrics = saved.get("metrics", {})
         earlier_s, earlier_peak_mb = saved.get("elapsed_s", 0.0), saved.get("peak_memory_mb", 0.0)
@@ -573,12 +629,28 @@ def run(config: PPOConfig, registry: Registry | None = None) -> Checkpoint:
         f"{total} steps x {config.run.batch_size} episodes over {world} process(es); β = {params.kl_coef}"
         + (f"; ptx γ = {params.ptx_coef}, {len(ptx_chunks)} pretraining sequences" if params.ptx_coef > 0 else ""),
     ])
-    wrapped, optimizer = accelerator.prepare(module, optimizer)
+    # what trains: the module itself (one process, DDP), or under FSDP a sharded copy (train.sharding)
+    trained = sharding.training_copy(module, accelerator)
+    optimizer = make_optimizer(list(trained.parameters()), config.optim)
+    scheduler = make_scheduler(optimizer, config.optim, optimise_steps)
+    if sharding.shards_itself(accelerator):
+        wrapped, optimizer = trained, accelerator.prepare(optimizer)  # sharded already: no DDP around it
+    else:
+        wrapped, optimizer = accelerator.prepare(trained, optimizer)
+    trained = accelerator.unwrap_model(wrapped)
+    if sharding.is_sharded(trained) and accelerator.is_main_process:
+        print(f"[{stage}] FSDP 2 over {world} CPU processes: the policy and critic's parameters, gradients and "
+              "optimiser state sharded; reference and reward model whole on each", flush=True)
+    ema = PolicyEMA(trained.policy, params.ema)
+    if saved is not None:
+        sharding.load_optimizer_state(trained, optimizer, saved["optimizer"])
+        scheduler.load_state_dict(saved["scheduler"])
+        ema.load_state_dict(saved["ema"])
     logger = RunLogger(identity.run_dir, enabled=accelerator.is_main_process)
-    per_process = config.run.batch_size // world
-    ptx_count = ptx_sequences(params, per_process)
+    ptx_count = ptx_sequences(params, config.run.batch_size)  # the whole step's, dealt out by ptx_shares
 
     def checkpoint_curve(at: int, kl: float) -> None:
+        sharding.copy_back(trained, module)  # under FSDP the trained weights, gathered (collective)
         if accelerator.is_main_process:
             point = {"step": at, "kl": kl, "sqrt_kl": math.sqrt(max(kl, 0.0)),
                      **measure_gold(module.policy, models, gold_items, params, labeler)}
@@ -594,10 +666,14 @@ def run(config: PPOConfig, registry: Registry | None = None) -> Checkpoint:
     # the curve's points carry the KL of their step: a run resumed after its last step still reports it
     last_kl = metrics.get("kl/mean", curve[-1]["kl"] if curve else 0.0)
     while step < total:
-        batch = step_prompts(prompts, step, config.run.batch_size, config.run.seed)[rank::world]
-        ptx = ptx_batch(ptx_chunks, step * world + rank, ptx_count, config.run.seed, tokenizer.pad_token_id, device)
-        metrics, _ = train_step(step, batch, models, wrapped, optimizer, scheduler, accelerator, config, kl_coef,
-                                ptx, ema.update)
+        # this process's rows of the step's batch: every world-th, each answer seeded by its row
+        batch = step_prompts(prompts, step, config.run.batch_size, config.run.seed)
+        rows = list(range(rank, len(batch), world))
+        ptx = ptx_batch(ptx_chunks, step, ptx_count, config.run.seed, tokenizer.pad_token_id, device)
+        if models.sampler is not None:
+            sharding.copy_back(trained, module)  # the sampling copy refreshes from the unsharded policy
+        metrics, _ = train_step(step, [batch[i] for i in rows], models, wrapped, optimizer, scheduler, accelerator,
+                                config, kl_coef, ptx, ema.update, rows)
         metrics = _mean_over_processes(accelerator, metrics)
         last_kl = metrics["kl/mean"]
         if params.adaptive_kl_target:
@@ -612,10 +688,13 @@ def run(config: PPOConfig, registry: Registry | None = None) -> Checkpoint:
         if (params.gold_every and step % params.gold_every == 0) or step == total:
             checkpoint_curve(step, last_kl)
         if step % config.run.save_every == 0 or step == total:
+            # gathered from the shards under FSDP: every process takes part, the main one writes
+            weights, ema_state = trainable_state(trained), ema.state_dict()
+            optimizer_state = sharding.optimizer_state(trained, optimizer)
             accelerator.wait_for_everyone()
             if accelerator.is_main_process:
-                save_state(identity.run_dir, trainable_state(module), {
-                    "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "ema": ema.state_dict(),
+                save_state(identity.run_dir, weights, {
+                    "optimizer": optimizer_state, "scheduler": scheduler.state_dict(), "ema": ema_state,
                     "kl_coef": kl_coef, "curve": curve, "start": start_stats, "metrics": metrics,
                     "elapsed_s": earlier_s + time.perf_counter() - started,
                     "peak_memory_mb": max(earlier_peak_mb, _peak_memory_mb())}, step)
@@ -623,7 +702,8 @@ def run(config: PPOConfig, registry: Registry | None = None) -> Checkpoint:
     logger.close()
 
     # the released model: the EMA of the policy, adapters merged into a plain transformers model
-    ema.copy_to(module.policy)
+    ema.copy_to(trained.policy)
+    sharding.copy_back(trained, module)
     final = merged(module.policy, lambda: load_causal_lm(config.model.name, "float32")).eval()
     end_chunks = pretrain_nll(final, eval_chunks, tokenizer.pad_token_id) if eval_chunks else []
     end_pretrain = pretrain_loss(end_chunks)
@@ -678,6 +758,13 @@ def _gold_labeler(params: PPOParams):
     from instructrl.labelers import get_labeler
 
     return get_labeler(params.gold_labeler)
+
+
+def _summing(accelerator) -> rl_math.Reduce | None:
+    """Sums a tensor over the processes (None in one process)."""
+    if accelerator.num_processes == 1:
+        return None
+    return lambda tensor: accelerator.reduce(tensor, "sum")
 
 
 def _mean_over_processes(accelerator, metrics: dict[str, float]) -> dict[str, float]:

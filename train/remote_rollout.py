@@ -29,18 +29,13 @@ from torch import nn
 from instructrl.config import GenerationConfig
 from instructrl.errors import ModelError
 from instructrl.remote import Endpoint, RemoteSpec, TokenReply
-from train.rollout import Samples, encode_prompts, prompt_rows, samples_from_answers
+from train.rollout import Samples, encode_prompts, prompt_rows, row_seed, samples_from_answers
 
 ADAPTER_PREFIX = "ppo-step-"
 
 
 def adapter_name(step: int) -> str:
     return f"{ADAPTER_PREFIX}{step}"
-
-
-def row_seed(seed: int, step: int, row: int) -> int:
-    """The seed of one prompt's request: distinct per (run seed, step, row), the same on a rerun."""
-    return (seed * 1_000_003 + step) * 65_537 + row
 
 
 def checked_answer(reply: TokenReply, eos_id: int, max_new_tokens: int) -> tuple[int, ...]:

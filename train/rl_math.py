@@ -1,21 +1,50 @@
 """The recipe's maths as pure functions of tensors. Imports only torch, so every loss can be
-checked against values worked out by hand (tests/unit/test_rl_math.py)."""
+checked against values worked out by hand (tests/unit/test_rl_math.py).
+
+Data parallelism: PPO's processes each hold some rows of one global batch. Its token means take
+``total``, the global batch's token count, so that the processes' results sum to the mean over the
+whole batch (and the gradients, which DDP and FSDP average, to its gradient once scaled by the process
+count); whitening and the explained variance take ``reduce``, a function that sums a tensor over the
+processes (an all-reduce), for their global means and variances. Without either, a process's rows
+are the whole batch."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 import torch.nn.functional as F
+
+Reduce = Callable[[torch.Tensor], torch.Tensor]  # sums a tensor over the data-parallel processes
 
 
 def masked_sum(values: torch.Tensor, mask: torch.Tensor, dim: int | None = None) -> torch.Tensor:
     return (values * mask).sum() if dim is None else (values * mask).sum(dim)
 
 
-def masked_mean(values: torch.Tensor, mask: torch.Tensor, dim: int | None = None) -> torch.Tensor:
-    """Mean of ``values`` where ``mask`` is 1 (over everything, or along ``dim``)."""
+def masked_mean(values: torch.Tensor, mask: torch.Tensor, dim: int | None = None,
+                total: torch.Tensor | float | None = None) -> torch.Tensor:
+    """Mean of ``values`` where ``mask`` is 1 (over everything, or along ``dim``). ``total``: the count
+    to divide by instead of the mask's own (the global batch's, under data parallelism)."""
     mask = mask.to(values.dtype)
     count = mask.sum() if dim is None else mask.sum(dim)
+    if total is not None:
+        count = torch.as_tensor(total, dtype=values.dtype, device=values.device)
     return masked_sum(values, mask, dim) / count.clamp(min=1)
+
+
+def summed(reduce: Reduce | None, *values: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """The scalars ``values`` summed over the processes by ``reduce`` in one call (as they are without;
+    the sums carry no gradient)."""
+    stacked = torch.stack([torch.as_tensor(v).float().reshape(()) for v in values])
+    return tuple((stacked if reduce is None else reduce(stacked.detach())).unbind())
+
+
+def global_masked_mean(values: torch.Tensor, mask: torch.Tensor, reduce: Reduce | None = None) -> torch.Tensor:
+    """The masked mean over every process's entries (``masked_mean`` in one process)."""
+    mask = mask.to(values.dtype)
+    total, count = summed(reduce, masked_sum(values, mask), mask.sum())
+    return (total / count.clamp(min=1)).to(values.dtype)
 
 
 def kwise_ranking_loss(rewards: torch.Tensor, ranks: torch.Tensor, valid: torch.Tensor | None = None) -> torch.Tensor:
@@ -51,20 +80,24 @@ def ranking_accuracy(rewards: torch.Tensor, ranks: torch.Tensor, valid: torch.Te
 # Shapes: B rollouts, T response tokens; ``mask`` [B, T] is 1 on answer tokens (right padded).
 
 
-def masked_var(values: torch.Tensor, mask: torch.Tensor, unbiased: bool = True) -> torch.Tensor:
-    """Variance of ``values`` where ``mask`` is 1 (Bessel-corrected unless ``unbiased=False``)."""
+def masked_var(values: torch.Tensor, mask: torch.Tensor, unbiased: bool = True,
+               reduce: Reduce | None = None) -> torch.Tensor:
+    """Variance of ``values`` where ``mask`` is 1 (Bessel-corrected unless ``unbiased=False``), over
+    every process's entries when ``reduce`` is given: the global mean first, then the squared deviations."""
     mask = mask.to(values.dtype)
-    mean = masked_mean(values, mask)
-    var = masked_mean((values - mean) ** 2, mask)
+    mean = global_masked_mean(values, mask, reduce)
+    squares, count = summed(reduce, masked_sum((values - mean) ** 2, mask), mask.sum())
+    var = squares / count.clamp(min=1)
     if unbiased:
-        count = mask.sum()
         var = var * count / (count - 1).clamp(min=1)
-    return var
+    return var.to(values.dtype)
 
 
-def whiten(values: torch.Tensor, mask: torch.Tensor, shift_mean: bool = True, eps: float = 1e-8) -> torch.Tensor:
-    """(values - mean) / std over the masked entries; ``shift_mean=False`` keeps the mean (rewards)."""
-    mean, var = masked_mean(values, mask), masked_var(values, mask)
+def whiten(values: torch.Tensor, mask: torch.Tensor, shift_mean: bool = True, eps: float = 1e-8,
+           reduce: Reduce | None = None) -> torch.Tensor:
+    """(values - mean) / std over the masked entries (of every process's rows, with ``reduce``);
+    ``shift_mean=False`` keeps the mean (rewards)."""
+    mean, var = global_masked_mean(values, mask, reduce), masked_var(values, mask, reduce=reduce)
     out = (values - mean) * torch.rsqrt(var + eps)
     if not shift_mean:
         out = out + mean
@@ -106,8 +139,10 @@ def gae(rewards: torch.Tensor, values: torch.Tensor, mask: torch.Tensor, gamma: 
 
 
 def policy_loss(logprobs: torch.Tensor, old_logprobs: torch.Tensor, advantages: torch.Tensor,
-                mask: torch.Tensor, clip: float = 0.2) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    """PPO's clipped surrogate (Schulman et al. 2017, eq. 7), as a loss to minimise, averaged over tokens.
+                mask: torch.Tensor, clip: float = 0.2,
+                total: torch.Tensor | float | None = None) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """PPO's clipped surrogate (Schulman et al. 2017, eq. 7), as a loss to minimise, averaged over tokens
+    (sums divided by ``total`` when given, the global batch's token count).
 
     loss = mean_t max(-A_t ρ_t, -A_t clip(ρ_t, 1-ε, 1+ε)) with ρ_t = π(y_t) / π_old(y_t).
     Also returns the clipped fraction and approx-KL(π_old ‖ π) = mean((ρ - 1) - log ρ) (k3, ≥ 0)."""
@@ -115,28 +150,34 @@ def policy_loss(logprobs: torch.Tensor, old_logprobs: torch.Tensor, advantages: 
     ratio = torch.exp(log_ratio)
     unclipped = -advantages * ratio
     clipped = -advantages * torch.clamp(ratio, 1.0 - clip, 1.0 + clip)
-    loss = masked_mean(torch.maximum(unclipped, clipped), mask)
+    loss = masked_mean(torch.maximum(unclipped, clipped), mask, total=total)
     with torch.no_grad():
-        clip_fraction = masked_mean((clipped > unclipped).to(logprobs.dtype), mask)
-        approx_kl = masked_mean((ratio - 1.0) - log_ratio, mask)
+        clip_fraction = masked_mean((clipped > unclipped).to(logprobs.dtype), mask, total=total)
+        approx_kl = masked_mean((ratio - 1.0) - log_ratio, mask, total=total)
     return loss, {"clip_fraction": clip_fraction, "approx_kl": approx_kl}
 
 
 def value_loss(values: torch.Tensor, old_values: torch.Tensor, returns: torch.Tensor, mask: torch.Tensor,
-               clip: float = 0.2) -> tuple[torch.Tensor, torch.Tensor]:
-    """Clipped value loss: ½ mean_t max((V - R)², (clip(V, V_old ± ε) - R)²); and the clipped fraction."""
-    clipped_values = old_values + torch.clamp(values - old_values, -clip, clip)
+               clip: float = 0.2, total: torch.Tensor | float | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Clipped value loss: ½ mean_t max((V - R)², (clip(V, V_old ± ε) - R)²); and the clipped fraction
+    (sums divided by ``total`` when given): the tokens whose clipped term is the larger because the clip
+    binds (|V - V_old| > ε). Inside the range V_old + (V - V_old) is V but for rounding, which must not
+    count: at the first minibatch V = V_old up to it."""
+    change = values - old_values
+    clipped_values = old_values + torch.clamp(change, -clip, clip)
     unclipped_sq, clipped_sq = (values - returns) ** 2, (clipped_values - returns) ** 2
-    loss = 0.5 * masked_mean(torch.maximum(unclipped_sq, clipped_sq), mask)
+    loss = 0.5 * masked_mean(torch.maximum(unclipped_sq, clipped_sq), mask, total=total)
     with torch.no_grad():
-        clip_fraction = masked_mean((clipped_sq > unclipped_sq).to(values.dtype), mask)
+        binds = (change.abs() > clip) & (clipped_sq > unclipped_sq)
+        clip_fraction = masked_mean(binds.to(values.dtype), mask, total=total)
     return loss, clip_fraction
 
 
-def ptx_loss(token_logprobs: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+def ptx_loss(token_logprobs: torch.Tensor, mask: torch.Tensor, total: torch.Tensor | float | None = None) -> torch.Tensor:
     """The pretraining term of PPO-ptx (eq. 2, γ · E_pretrain[log π_RL(x)]) as a loss: the mean negative
-    log-likelihood of the pretraining tokens. token_logprobs, mask: [N, L]."""
-    return -masked_mean(token_logprobs, mask)
+    log-likelihood of the pretraining tokens (their sum divided by ``total`` when given). token_logprobs,
+    mask: [N, L]."""
+    return -masked_mean(token_logprobs, mask, total=total)
 
 
 def ppo_objective(policy: torch.Tensor, value: torch.Tensor, ptx: torch.Tensor | None, value_coef: float,
@@ -151,10 +192,12 @@ def entropy(logprobs: torch.Tensor) -> torch.Tensor:
     return -(logprobs.exp() * logprobs).sum(-1)
 
 
-def explained_variance(values: torch.Tensor, returns: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """1 - Var(R - V) / Var(R) over the masked tokens: 1 = perfect critic, 0 = predicts the mean."""
-    var_returns = masked_var(returns, mask, unbiased=False)
-    return 1.0 - masked_var(returns - values, mask, unbiased=False) / var_returns.clamp(min=1e-8)
+def explained_variance(values: torch.Tensor, returns: torch.Tensor, mask: torch.Tensor,
+                       reduce: Reduce | None = None) -> torch.Tensor:
+    """1 - Var(R - V) / Var(R) over the masked tokens (of every process, with ``reduce``): 1 = perfect
+    critic, 0 = predicts the mean."""
+    var_returns = masked_var(returns, mask, unbiased=False, reduce=reduce)
+    return 1.0 - masked_var(returns - values, mask, unbiased=False, reduce=reduce) / var_returns.clamp(min=1e-8)
 
 
 def adaptive_kl_coef(coef: float, kl: float, target: float, horizon: int, batch: int) -> float:

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import copy
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import nn
@@ -84,7 +85,7 @@ class ValueHead(nn.Module):
 
 
 class ActorCritic(nn.Module):
-    """The policy LM and its critic, trained together under one optimiser (and one DDP wrapper).
+    """The policy LM and its critic, trained together under one optimiser (and one DDP or FSDP wrapper).
 
     ``critic.backbone`` is None for a value head on the policy's own hidden states."""
 
@@ -92,10 +93,17 @@ class ActorCritic(nn.Module):
         super().__init__()
         self.policy, self.critic, self.temperature = policy, critic, temperature
 
-    def forward(self, sequences: torch.Tensor, attention_mask: torch.Tensor, position_ids: torch.Tensor,
-                prompt_length: int, ptx_ids: torch.Tensor | None = None,
-                ptx_mask: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
-        """logprobs, entropy, values: [B, R] for the answer tokens; ptx_logprobs [N, L-1] when ptx_ids are given."""
+    def forward(self, sequences: torch.Tensor | None = None, attention_mask: torch.Tensor | None = None,
+                position_ids: torch.Tensor | None = None, prompt_length: int = 0, ptx_ids: torch.Tensor | None = None,
+                ptx_mask: torch.Tensor | None = None, call: Callable[[ActorCritic], Any] | None = None) -> Any:
+        """logprobs, entropy, values: [B, R] for the answer tokens; ptx_logprobs [N, L-1] when ptx_ids are given.
+
+        ``call``: run ``call(self)`` instead and return what it returns. A sharded module computes with
+        whole weights only inside its root's forward (FSDP 2 gathers the parameters outside the sharded
+        layers in the root's hooks), so sampling from a sharded policy goes through here
+        (``train.sharding.inside``)."""
+        if call is not None:
+            return call(self)
         with training_kernels(self):
             return self._forward(sequences, attention_mask, position_ids, prompt_length, ptx_ids, ptx_mask)
 
@@ -117,7 +125,9 @@ class ActorCritic(nn.Module):
         out = {"logprobs": logprobs, "entropy": answer_entropy, "values": values}
         if ptx_ids is not None:
             out["ptx_logprobs"] = lm_token_logprobs(self.policy, ptx_ids, ptx_mask)
-        return out
+        # tensors of their own, not views ([B, R], a cheap copy): FSDP 2 hooks the backward of a sharded
+        # module's outputs, which an in-place op on a view would bypass (and it warns of every view)
+        return {key: value.clone() if value.requires_grad else value for key, value in out.items()}
 
 
 def training_kernels(model: nn.Module):
@@ -282,17 +292,33 @@ def encode_prompts(tokenizer, texts: Sequence[str], max_prompt_tokens: int, devi
                      add_special_tokens=False).to(device)
 
 
+def row_seed(seed: int, step: int, row: int) -> int:
+    """The seed of one answer: distinct per (run seed, step, row of the global batch), the same on a rerun
+    and whichever process samples the row."""
+    return (seed * 1_000_003 + step) * 65_537 + row
+
+
+def row_uniforms(seeds: Sequence[int], count: int) -> torch.Tensor:
+    """[len(seeds), count] uniform numbers in [0, 1): row b's draws, from its own seeded generator."""
+    return torch.stack([torch.rand(count, generator=torch.Generator().manual_seed(s)) for s in seeds])
+
+
 @torch.no_grad()
 def sample(lm: nn.Module, tokenizer, prompt_texts: Sequence[str], max_prompt_tokens: int, max_new_tokens: int,
-           temperature: float) -> Samples:
-    """Sample answers with the KV cache (``decode``); temperature 0 is greedy."""
+           temperature: float, seeds: Sequence[int] | None = None,
+           finished: Callable[[torch.Tensor], bool] | None = None) -> Samples:
+    """Sample answers with the KV cache (``decode``); temperature 0 is greedy. ``seeds``: one per prompt
+    (``row_seed``), so that an answer depends on its prompt and seed only, not on the rows batched with
+    it (default: torch's global generator). ``finished``: see ``decode`` (processes of a sharded model)."""
     from instructrl.models.decoding import decode
 
     was_training = lm.training
     lm.eval()  # dropout off while sampling
     enc = encode_prompts(tokenizer, prompt_texts, max_prompt_tokens, next(lm.parameters()).device)
+    uniforms = None if seeds is None or temperature <= 0 else row_uniforms(seeds, max_new_tokens)
     out = decode(lm, enc["input_ids"], enc["attention_mask"], max_new_tokens, temperature=temperature,
-                 eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id)
+                 eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id, uniforms=uniforms,
+                 finished=finished)
     lm.train(was_training)
     prompt_length = enc["input_ids"].shape[1]
     return finish_samples(tokenizer, out, enc["attention_mask"], prompt_length)

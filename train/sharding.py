@@ -1,4 +1,4 @@
-"""Fully sharded data parallel (FSDP 2) for the supervised loop, on GPUs and on CPU processes alike.
+"""Fully sharded data parallel (FSDP 2) for the supervised loop and PPO, on GPUs and on CPU processes alike.
 
 ``accelerate launch --config_file configs/accelerate/fsdp.yaml`` sets ``ACCELERATE_USE_FSDP`` and the
 ``FSDP_*`` variables. On GPUs accelerate shards the model inside ``prepare``; its CPU process type
@@ -10,12 +10,16 @@ does in one process. The copy costs one model of CPU memory; a model too large f
 DeepSpeed ZeRO-3 (configs/accelerate/zero3*.yaml).
 
 Every function here is collective under sharding: all processes call it, as they all run the loop.
+PPO also samples from its sharded policy and calls it outside the training forward: ``inside`` and
+``Through`` route such calls through the root's forward, ``all_finished`` keeps the processes'
+decoding loops in step, ``full_tensor`` and ``copy_whole_into`` save and restore sharded state (the EMA).
 """
 
 from __future__ import annotations
 
 import copy
 import os
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -106,3 +110,57 @@ def copy_back(trained: torch.nn.Module, model: torch.nn.Module) -> None:
     """Put the training copy's weights into the caller's model (nothing to do when they are one)."""
     if trained is not model:
         model.load_state_dict(model_state(trained))
+
+
+# ---- PPO: a sharded actor-critic that also samples --------------------------------------------
+
+
+def inside(model: torch.nn.Module, call: Callable[[torch.nn.Module], Any]) -> Any:
+    """``call(model)`` for an unwrapped (not DDP-wrapped) model; for a sharded one, run inside its root's
+    forward (which must accept ``call``, as ``train.rollout.ActorCritic`` does). FSDP 2 gathers the
+    parameters that sit outside the sharded layers (embeddings, heads, final norms) in the root's
+    forward hooks, so a submodule called on its own would compute with shards. Collective when sharded."""
+    return model(call=call) if is_sharded(model) else call(model)
+
+
+class Through:
+    """Submodule ``name`` of a sharded ``root``, called through the root's forward (``inside``); its
+    attributes (config, parameters, train/eval) are the submodule's. What a sampling loop calls for
+    each token."""
+
+    def __init__(self, root: torch.nn.Module, name: str):
+        self._root, self._name = root, name
+
+    def __call__(self, *args, **kwargs):
+        return self._root(call=lambda root: root.get_submodule(self._name)(*args, **kwargs))
+
+    def __getattr__(self, attribute: str):
+        return getattr(self._root.get_submodule(self._name), attribute)
+
+
+def all_finished(done: torch.Tensor) -> bool:
+    """Whether every process's rows are done (``decode``'s ``finished``): a process whose rows have all
+    ended keeps stepping until the others' have, since each forward pass of a sharded model gathers its
+    weights from every process. Collective."""
+    import torch.distributed as dist
+
+    flag = done.all().to(torch.int32).reshape(1)
+    dist.all_reduce(flag, op=dist.ReduceOp.MIN)
+    return bool(flag.item())
+
+
+def full_tensor(tensor: torch.Tensor) -> torch.Tensor:
+    """A sharded tensor gathered whole (collective), or the tensor itself."""
+    from torch.distributed.tensor import DTensor
+
+    return tensor.full_tensor() if isinstance(tensor, DTensor) else tensor
+
+
+def copy_whole_into(target: torch.Tensor, value: torch.Tensor) -> None:
+    """``target`` ← ``value`` (a whole tensor); a sharded ``target`` takes its own shard of it."""
+    from torch.distributed.tensor import DTensor, distribute_tensor
+
+    with torch.no_grad():
+        if isinstance(target, DTensor):
+            value = distribute_tensor(value.to(target.device, target.dtype), target.device_mesh, target.placements)
+        target.copy_(value)

@@ -11,7 +11,11 @@ lists, cache concatenation), which on a CPU is a fifth of a small model's decode
 * a sampled token is drawn by inverse CDF, one uniform number per row, where ``torch.multinomial``
   draws one exponential per vocabulary entry. Both draw exactly from the softmax distribution.
 
-Rows that have ended keep stepping (a batch moves together) and receive the pad token.
+Rows that have ended keep stepping (a batch moves together) and receive the pad token. A caller whose
+processes decode their own rows of one batch with a sharded model (FSDP gathers the weights inside
+every forward pass, a collective) passes ``finished``, so that a process whose rows have all ended keeps
+stepping until every process's have; per-row ``uniforms`` make each row's draws independent of which
+rows share its batch and of how long the batch runs.
 """
 
 from __future__ import annotations
@@ -26,12 +30,17 @@ import torch
 def decode(model, input_ids: torch.Tensor, attention_mask: torch.Tensor, max_new_tokens: int, *,
            eos_token_id: int, pad_token_id: int, temperature: float = 0.0, top_p: float = 1.0,
            generator: torch.Generator | None = None,
-           stop: Callable[[torch.Tensor], torch.Tensor] | None = None) -> torch.Tensor:
+           stop: Callable[[torch.Tensor], torch.Tensor] | None = None,
+           uniforms: torch.Tensor | None = None,
+           finished: Callable[[torch.Tensor], bool] | None = None) -> torch.Tensor:
     """Prompts [B, P] (left padded) -> [B, P + R] with R ≤ ``max_new_tokens`` new tokens per row.
 
     A row's answer runs up to and including its end token, then pad tokens. Temperature 0 is greedy.
     ``stop(new_tokens [B, t]) -> [B] bool`` may end rows early (e.g. on a stop sequence); a stopped
-    row keeps its last token and is padded from then on, like a row that produced the end token."""
+    row keeps its last token and is padded from then on, like a row that produced the end token.
+    ``uniforms`` [B, max_new_tokens]: the uniform number in [0, 1) that draws row b's t-th token
+    (instead of drawing from ``generator``). ``finished(done [B]) -> bool``: whether decoding may stop
+    before ``max_new_tokens`` (default: when every row is done)."""
     from transformers import DynamicCache
 
     positions = (attention_mask.cumsum(-1) - 1).clamp(min=0)
@@ -47,13 +56,13 @@ def decode(model, input_ids: torch.Tensor, attention_mask: torch.Tensor, max_new
     done = torch.zeros(rows, dtype=torch.bool, device=input_ids.device)
     tokens = []
     for step in range(max_new_tokens):
-        token = next_tokens(logits, temperature, top_p, generator)
+        token = next_tokens(logits, temperature, top_p, generator, None if uniforms is None else uniforms[:, step])
         token = torch.where(done, torch.full_like(token, pad_token_id), token)
         tokens.append(token)
         done = done | (token == eos_token_id)
         if stop is not None:
             done = done | stop(torch.stack(tokens, dim=1))
-        if bool(done.all()) or step == max_new_tokens - 1:
+        if step == max_new_tokens - 1 or (finished(done) if finished is not None else bool(done.all())):
             break
         mask[:, width + step] = 1
         position = position + 1
@@ -63,10 +72,11 @@ def decode(model, input_ids: torch.Tensor, attention_mask: torch.Tensor, max_new
 
 
 def next_tokens(logits: torch.Tensor, temperature: float, top_p: float = 1.0,
-                generator: torch.Generator | None = None) -> torch.Tensor:
+                generator: torch.Generator | None = None, uniform: torch.Tensor | None = None) -> torch.Tensor:
     """One token per row from logits [B, V]: argmax at temperature 0, else a draw from
     softmax(logits / temperature) restricted to the top-p nucleus (the smallest set of most likely
-    tokens whose mass reaches ``top_p``; the most likely token always stays)."""
+    tokens whose mass reaches ``top_p``; the most likely token always stays). ``uniform`` [B]: each
+    row's uniform number in [0, 1) for the draw (default: drawn from ``generator``)."""
     if temperature <= 0:
         return logits.argmax(dim=-1)
     probs = torch.softmax(logits.float() / temperature, dim=-1)
@@ -76,8 +86,10 @@ def next_tokens(logits: torch.Tensor, temperature: float, top_p: float = 1.0,
         before = probs.cumsum(dim=-1) - probs  # mass of the strictly more likely tokens
         probs = probs.masked_fill(before >= top_p, 0.0)
     cdf = probs.cumsum(dim=-1)
-    draw_on = generator.device if generator is not None else probs.device  # a seeded generator may live elsewhere
-    u = torch.rand((probs.shape[0], 1), generator=generator, device=draw_on).to(probs.device) * cdf[:, -1:]
+    if uniform is None:
+        draw_on = generator.device if generator is not None else probs.device  # a seeded generator may live elsewhere
+        uniform = torch.rand(probs.shape[0], generator=generator, device=draw_on)
+    u = uniform.reshape(-1, 1).to(probs.device, torch.float32) * cdf[:, -1:]
     # the first index whose cumulative mass exceeds u: a token of zero mass is never chosen
     index = torch.searchsorted(cdf, u, right=True).clamp(max=probs.shape[-1] - 1)
     chosen = index if order is None else order.gather(-1, index)

@@ -14,19 +14,23 @@ from instructrl.config import preset_names, resolve
 from instructrl.errors import ConfigError
 from instructrl.models.loading import load_causal_lm
 from instructrl.models.reward import RewardModel
-from tests.launch import cpu_processes
+from tests.launch import cpu_processes, fsdp_env
 from train import ppo
 from train.loop import read_metrics
 
 
-@pytest.fixture
-def data(tmp_path):
-    demos, pretrain = tmp_path / "demos.jsonl", tmp_path / "pretrain.jsonl"
+def _write_data(folder):
+    demos, pretrain = folder / "demos.jsonl", folder / "pretrain.jsonl"
     demos.write_text("".join(json.dumps({"id": f"d{i}", "prompt": f"Say the number {i % 9} twice.",
                                          "completion": f"{i % 9} {i % 9}"}) + "\n" for i in range(80)))
     pretrain.write_text("".join(json.dumps({"id": f"p{i}", "text": f"Document {i}. " + "The river runs to the sea. " * 4})
                                 + "\n" for i in range(40)))
     return demos, pretrain
+
+
+@pytest.fixture
+def data(tmp_path):
+    return _write_data(tmp_path)
 
 
 @pytest.fixture
@@ -261,20 +265,110 @@ def test_every_preset_loads_and_bad_values_fail_clearly():
     assert ppo.stage_of(resolve(ppo.PPOConfig, "ppo", "tiny", ["ppo.ptx_coef=27.8"])) == "ppo-ptx"
 
 
+def _ending_policy(folder) -> str:
+    """tiny-random with its end token's output row turned toward the mean final hidden state of the
+    test's prompts: its answers end after 1 to 12 tokens, a different length in each row (the random
+    model alone never ends one), so the processes' token counts differ and one may finish first."""
+    from instructrl.chat import format_prompt
+
+    lm, tokenizer = load_causal_lm("tiny-random"), ppo.load_tokenizer("tiny-random")
+    enc = tokenizer([format_prompt(tokenizer, f"Say the number {i % 9} twice.") for i in range(16)],
+                    return_tensors="pt", padding=True, add_special_tokens=False)
+    with torch.no_grad():
+        mean = lm.model(**enc).last_hidden_state[enc["attention_mask"].bool()].mean(dim=0)
+        lm.get_output_embeddings().weight[tokenizer.eos_token_id] = 5 * mean / mean.norm() ** 2  # logit ≈ 5
+    lm.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return str(folder)
+
+
+@pytest.fixture(scope="module")
+def parallel_runs(tmp_path_factory):
+    """``launch(processes, out, parallel)``: PPO-ptx, 3 steps of the tiny preset (at a learning rate
+    that keeps the policy ending its answers early) in that many CPU processes (torch's launcher, ``tests/launch.py``); the run's
+    logged steps, card, checkpoint weights and output. The one-process run is shared by both tests."""
+    from safetensors.torch import load_file
+
+    root = tmp_path_factory.mktemp("ppo-parallel")
+    demos, pretrain = _write_data(root)
+    policy = _ending_policy(root / "policy")
+    torch.manual_seed(0)
+    RewardModel.load("tiny-random").save(root / "rm")  # a random head: a plain folder, no registry needed
+
+    def launch(processes: int, out: str, parallel: str = "ddp", checkpoints: str = "ckpt") -> dict:
+        env = {**os.environ, "INSTRUCTRL_CHECKPOINTS": str(root / out / checkpoints), "OMP_NUM_THREADS": "1",
+               **(fsdp_env() if parallel == "fsdp" and processes > 1 else {})}
+        args = ["train", "ppo", "--preset", "tiny", "--model", policy, "--data", str(demos), "--reward-model",
+                str(root / "rm"), "--ptx-coef", "27.8", "--set", f"ppo.ptx_data={pretrain}",
+                "--set", f"run.run_dir={root / out}", "--set", "run.max_steps=3", "--set", "optim.lr=1e-4",
+                "--set", "ppo.gold_labeler=null"]
+        done = subprocess.run([*cpu_processes(processes), "-m", "instructrl.cli", *args], env=env, capture_output=True,
+                              text=True, timeout=600)
+        assert done.returncode == 0, done.stderr[-3000:]
+        checkpoint = Registry(root / out / checkpoints).get("ppo-ptx")
+        return {"steps": [m for m in read_metrics(root / out) if "reward/rm" in m], "card": checkpoint.card,
+                "weights": load_file(checkpoint.path / "model.safetensors"), "stdout": done.stdout,
+                "curve": [m for m in read_metrics(root / out) if "gold_curve/proxy" in m]}
+
+    return launch, launch(1, "one")
+
+
 @pytest.mark.slow
-def test_two_cpu_processes_under_accelerate(data, tmp_path, reward_model):
-    demos, pretrain = data
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    args = ["train", "ppo", "--preset", "tiny", "--data", str(demos), "--reward-model", reward_model,
-            "--ptx-coef", "27.8", "--set", f"ppo.ptx_data={pretrain}", "--set", f"run.run_dir={tmp_path / 'two'}",
-            "--set", "run.max_steps=2", "--set", "ppo.gold_labeler=null"]
-    done = subprocess.run([*cpu_processes(2), "-m", "instructrl.cli", *args], env=env, capture_output=True,
-                          text=True, timeout=600)
+@pytest.mark.parametrize("parallel", ["ddp", "fsdp"])
+def test_two_cpu_processes_match_one_process(parallel_runs, parallel):
+    """DDP, and FSDP 2 (gloo) with the shipped config's settings: PPO-ptx in two processes logs one
+    process's losses and statistics at every step and releases its weights. They differ by float
+    rounding only (the processes pad their smaller batches to other widths): abs 1e-4 as for SFT and the
+    reward model, and relative 1e-5 for the one large number, the gradient norm before clipping (in the
+    hundreds at the first step: the ptx term, γ = 27.8, on a random model).
+
+    What makes that hold: each process takes every second row of the step's batch, and each answer is
+    drawn with its own seed (its row of the global batch), so the two runs sample the same answers;
+    the policy, value and ptx losses divide each process's sums by the global minibatch's token count
+    (the answers end at different lengths, so the processes' counts differ); the advantages are whitened
+    with the global batch's mean and variance; the step's pretraining sequences are dealt out over the
+    processes. Under FSDP the policy samples through the sharded root's forward and a process whose
+    answers have all ended keeps stepping until the other's have (see ``test_sharded_sampling_...``);
+    the reference and the reward model are whole copies in each process. Under FSDP a rerun also
+    resumes from the state gathered from the shards and releases the same weights."""
+    launch, one = parallel_runs
+    two = launch(2, f"two-{parallel}", parallel)
+    assert "2 processes" in two["stdout"] and "1 processes" not in one["stdout"]
+    assert ("FSDP 2 over 2 CPU processes" in two["stdout"]) == (parallel == "fsdp")
+    assert [m["step"] for m in two["steps"]] == [1, 2, 3]  # one logger: each step once
+    assert all("ppo/ptx_loss" in m for m in two["steps"])
+    assert 0 < sum(m["response/ended"] for m in one["steps"]) / 3 < 1  # answers of differing lengths
+    for alone, together in zip(one["steps"], two["steps"]):
+        assert set(alone) == set(together)
+        for key in alone:
+            if not key.startswith("time"):
+                assert together[key] == pytest.approx(alone[key], abs=1e-4, rel=1e-5), (alone["step"], key)
+    for alone, together in zip(one["curve"], two["curve"]):  # the gold curve reads the gathered weights
+        assert together["gold_curve/proxy"] == pytest.approx(alone["gold_curve/proxy"], abs=1e-4)
+    for key in ("reward_rm", "kl", "pretrain_loss"):
+        assert two["card"].metrics[key] == pytest.approx(one["card"].metrics[key], abs=1e-4), key
+    assert two["card"].stage == "ppo-ptx" and two["weights"].keys() == one["weights"].keys()
+    assert all(torch.allclose(two["weights"][k], one["weights"][k], atol=1e-5) for k in one["weights"])
+    if parallel == "fsdp":  # the state saved after the last step was gathered from the shards: resume it
+        again = launch(2, "two-fsdp", parallel, checkpoints="again")
+        assert "resumed at step 3" in again["stdout"]  # the EMA and optimiser state put back into shards ...
+        assert all(torch.equal(again["weights"][k], two["weights"][k]) for k in two["weights"])  # ... exactly
+
+
+@pytest.mark.slow
+def test_sharded_sampling_steps_until_every_process_is_done(tmp_path):
+    """Under FSDP each forward pass gathers the weights from every process: a process whose answers have
+    all ended keeps stepping (on padding) until the other's have, or the other would wait forever for
+    it. Process 0's answers end at their first token, process 1's run the whole budget of 6; both run 6
+    forward passes and get the answers of an unsharded copy (``tests/fsdp_sampling.py``)."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1", **fsdp_env()}
+    done = subprocess.run([*cpu_processes(2), "-m", "tests.fsdp_sampling", str(tmp_path)], env=env,
+                          capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
-    assert "2 processes" in done.stdout
-    logged = [m for m in read_metrics(tmp_path / "two") if "reward/rm" in m]
-    assert [m["step"] for m in logged] == [1, 2] and all("ppo/ptx_loss" in m for m in logged)
-    assert [c.card.stage for c in Registry().list()] == ["rm", "ppo-ptx"]
+    ranks = [json.loads((tmp_path / f"rank{rank}.json").read_text()) for rank in (0, 1)]
+    assert [r["alone_tokens"] for r in ranks] == [1, 6]  # alone, process 0 would stop after one forward
+    assert [r["forwards"] for r in ranks] == [6, 6] and [r["tokens"] for r in ranks] == [6, 6]
+    assert all(r["same"] for r in ranks)
 
 
 def test_answer_masks_end_at_the_first_end_token():
@@ -308,6 +402,32 @@ def test_pretraining_sequences_per_step_follow_ptx_per_episode():
     assert ppo.ptx_sequences(params(ptx_coef=0.0, ptx_per_episode=8), 8) == 0  # plain PPO takes none
     with pytest.raises(ConfigError, match="ppo.ptx_per_episode"):
         params(ptx_coef=2.0, ptx_per_episode=0)
+
+
+def test_pretraining_sequences_are_dealt_out_as_one_process_takes_them():
+    ids = torch.arange(10, 15)[:, None].repeat(1, 3)  # sequence g holds token 10 + g
+    mask = torch.ones(5, 3, dtype=torch.long)
+    one = ppo.ptx_shares((ids, mask), 2)  # g mod 2: minibatch 0 takes sequences 0, 2, 4, minibatch 1 takes 1, 3
+    assert [share[0][:, 0].tolist() for share in one] == [[10, 12, 14], [11, 13]]
+    two = [ppo.ptx_shares((ids, mask), 2, rank, 2) for rank in (0, 1)]
+    # minibatch 0 dealt out: process 0 takes 0 and 4, process 1 takes 2 and a filler row (nothing to predict)
+    assert two[0][0][0][:, 0].tolist() == [10, 14] and two[1][0][0][:, 0].tolist() == [12, 0]
+    assert two[1][0][1].tolist() == [[1, 1, 1], [1, 0, 0]]
+    assert [two[rank][1][0][:, 0].tolist() for rank in (0, 1)] == [[11], [13]]
+    assert ppo.ptx_shares((ids[:1], mask[:1]), 2)[1] is None and ppo.ptx_shares(None, 2) is None
+
+
+def test_an_answer_depends_on_its_seed_not_on_the_rows_beside_it():
+    """What lets processes that split a batch sample one process's answers: a row's draws come from its
+    own seed (its row of the global batch), not from a generator the batch shares."""
+    from train.rollout import sample
+
+    lm, tokenizer = load_causal_lm("tiny-random"), ppo.load_tokenizer("tiny-random")
+    texts, seeds = ["Say one.", "A much longer prompt about rivers and the sea.", "x"], [5, 6, 7]
+    together = sample(lm, tokenizer, texts, 64, 8, 1.0, seeds=seeds)
+    alone = [sample(lm, tokenizer, [text], 64, 8, 1.0, seeds=[seed]).texts[0] for text, seed in zip(texts, seeds)]
+    assert together.texts == tuple(alone)
+    assert sample(lm, tokenizer, texts[:1], 64, 8, 1.0, seeds=[8]).texts[0] != alone[0]
 
 
 def test_policy_ema_tracks_trainable_weights_and_is_what_gets_released():

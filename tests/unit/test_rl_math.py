@@ -85,6 +85,13 @@ def test_value_loss_clips():
     # t0: clipped V = 0.7: max((1-2)^2, (0.7-2)^2) = 1.69; t1: clipped V = 0.3: max(0, 0.09) = 0.09
     close(loss, 0.5 * (1.69 + 0.09) / 2)
     close(frac, 1.0)
+    # inside the clip range the clipped value is V itself, whatever the rounding of V_old + (V - V_old)
+    values, old = torch.tensor([[0.1, 0.3]]), torch.tensor([[0.3, 0.1]])
+    returns = torch.tensor([[0.2, -1.0]])
+    rounded = old + (values - old)  # 0.1 comes back as 0.099999994: farther from its return 0.2 than V is
+    assert ((rounded - returns) ** 2 > (values - returns) ** 2).tolist() == [[True, False]]
+    _, frac = m.value_loss(values, old, returns, torch.ones(1, 2), clip=0.25)
+    close(frac, 0.0)
 
 
 def test_ptx_loss_and_objective():
@@ -109,6 +116,57 @@ def test_entropy_and_explained_variance():
     returns, mask = torch.tensor([[1.0, 2.0, 3.0]]), torch.ones(1, 3)
     close(m.explained_variance(returns, returns, mask), 1.0)
     close(m.explained_variance(torch.full((1, 3), 2.0), returns, mask), 0.0)  # predicting the mean
+
+
+def _two_processes(fn, *halves):
+    """fn(half, reduce) in two threads that stand for two processes: ``reduce`` sums a tensor over both,
+    as an all-reduce would (each waits for the other's value)."""
+    import threading
+
+    barrier, slots = threading.Barrier(2), [None, None]
+
+    def run(rank, results):
+        def reduce(tensor):
+            slots[rank] = tensor.clone()
+            barrier.wait()
+            total = slots[0] + slots[1]
+            barrier.wait()  # both have read before either writes its next value
+            return total
+
+        results[rank] = fn(halves[rank], reduce)
+
+    results = [None, None]
+    threads = [threading.Thread(target=run, args=(rank, results)) for rank in (0, 1)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def test_global_statistics_over_processes_equal_one_process():
+    # two processes hold rows {0, 2} and {1, 3} of one batch, with different token counts (5 and 2)
+    values = torch.tensor([[1.0, 2.0, 3.0], [4.0, 0.0, 0.0], [-1.0, 5.0, 0.0], [2.0, 0.0, 0.0]])
+    mask = torch.tensor([[1, 1, 1], [1, 0, 0], [1, 1, 0], [1, 0, 0]])
+    returns = values * 0.5 + 1.0
+    halves = [(values[r::2], mask[r::2], returns[r::2]) for r in (0, 1)]
+    whole = m.whiten(values, mask)
+    white = _two_processes(lambda h, reduce: m.whiten(h[0], h[1], reduce=reduce), *halves)
+    close(white[0], whole[0::2])
+    close(white[1], whole[1::2])
+    both = _two_processes(lambda h, reduce: m.explained_variance(h[2], h[0], h[1], reduce=reduce), *halves)
+    close(both[0], m.explained_variance(returns, values, mask))
+    assert both[0] == both[1]
+    # token means: each process's sum over the global count; their sum is the whole batch's mean
+    count = float(mask.sum())
+    parts = [m.masked_mean(h[0], h[1], total=count) for h in halves]
+    close(parts[0] + parts[1], m.masked_mean(values, mask))
+    losses = [m.policy_loss(h[0] * 0.1, torch.zeros_like(h[0]), h[2], h[1], total=count)[0] for h in halves]
+    close(losses[0] + losses[1], m.policy_loss(values * 0.1, torch.zeros_like(values), returns, mask)[0])
+    values_loss = [m.value_loss(h[0], h[2], h[2] * 2, h[1], total=count)[0] for h in halves]
+    close(values_loss[0] + values_loss[1], m.value_loss(values, returns, returns * 2, mask)[0])
+    close(m.ptx_loss(values, mask, total=2 * count), m.ptx_loss(values, mask) / 2)
+    assert m.summed(None, torch.tensor(2.0), 3) == (torch.tensor(2.0), torch.tensor(3.0))
 
 
 def test_adaptive_kl_and_ema():
