@@ -72,6 +72,14 @@ def test_near_a_rounding_boundary_the_float32_score_is_not_trusted(scorer):
     assert near.tolist() == [True, True, False, False, False]
 
 
+def test_the_float64_fallback_gives_the_same_scores(scorer):
+    # a head that trusts float32 almost nowhere: most texts go through the float64 path
+    wary = MiniLMHeadScorer({**json.loads(TOXICITY_HEAD.read_text()), "logit_error": 1.0})
+    texts = ["You absolute idiot.", "The bus was late again.", "I will find you and hurt you.", "Nice hat!"]
+    assert wary.score(texts) == scorer.score(texts)
+    assert wary.float64_share > 0.5 and wary.score(texts[2:3]) == wary.score(texts)[2:3]
+
+
 def test_a_bad_head_fails_clearly(tmp_path):
     with pytest.raises(ModelError, match="does not exist"):
         MiniLMHeadScorer(tmp_path / "none.json")
@@ -191,3 +199,12 @@ def test_the_shared_data_reads_whole():
     assert 0.15 < len(held) / len(tables["rtp"].rows) < 0.25
     head = json.loads(TOXICITY_HEAD.read_text())
     assert head["validation"]["n"] == len(held)  # the head was validated on this very split
+
+
+def test_run_toxicity_scores_with_minilm_head_by_default(tiny_policy):
+    from evals.toxicity import load_toxicity_prompts, run_toxicity
+
+    result = run_toxicity(tiny_policy, load_toxicity_prompts("builtin", limit=2), variants=("none",), k=0,
+                          max_new_tokens=4)
+    assert result["scorer"] == "minilm-head" and result["variants"]["none"]["scorer"] == "minilm-head"
+    assert all(0 <= e["toxicity"] <= 1 for e in result["variants"]["none"]["most_toxic_greedy"])
