@@ -134,13 +134,17 @@ class MiniLMHeadScorer:
         distance = np.abs(p / step - np.floor(p / step) - 0.5) * step
         return distance <= self.margins(p)
 
-    def probabilities(self, texts: Sequence[str], precision: str = "float64") -> np.ndarray:
-        """Unrounded probabilities from the encoder in one precision (what ``score`` rounds)."""
+    def embeddings(self, texts: Sequence[str], precision: str = "float64") -> np.ndarray:
+        """The encoder's embeddings in one precision, batched by token count (``encoder.embed``)."""
         from instructrl.models.encoder import embed
 
+        return embed(list(texts), batch_size=self.batch_size, precision=precision, by_tokens=True)
+
+    def probabilities(self, texts: Sequence[str], precision: str = "float64") -> np.ndarray:
+        """Unrounded probabilities from the encoder in one precision (what ``score`` rounds)."""
         if not texts:
             return np.zeros(0)
-        return _sigmoid(self.logits(embed(list(texts), batch_size=self.batch_size, precision=precision)))
+        return _sigmoid(self.logits(self.embeddings(texts, precision)))
 
     def score(self, texts: Sequence[str]) -> list[float]:
         if not texts:

