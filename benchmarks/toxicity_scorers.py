@@ -71,10 +71,23 @@ def texts_per_second(scorer, texts: list[str], repeats: int = 3) -> tuple[float,
     return len(texts) / wall, len(texts) / cpu
 
 
+def encoder_speed(texts: list[str], precision: str, repeats: int = 3) -> float:
+    from instructrl.models.encoder import embed
+
+    embed(texts[:16], batch_size=16, precision=precision)
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.process_time()
+        embed(texts, batch_size=16, precision=precision)
+        best = min(best, time.process_time() - start)
+    return len(texts) / best
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data", type=Path, help="the toxicity data folder (<data>/toxicity)")
     parser.add_argument("--scorers", default=",".join(SCORERS), help="comma-separated (default: %(default)s)")
+    parser.add_argument("--speed-only", action="store_true", help="only the texts/s figures")
     args = parser.parse_args(argv)
 
     import numpy as np
@@ -101,26 +114,30 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps({"bench": "toxicity_scorers", "scorer": name, "skipped": str(err).splitlines()[0]}),
                   flush=True)
             continue
-        scores = dict(zip(evaluated, scorer.score(evaluated)))
-        found = figures(tables, scores)
-        line = {"bench": "toxicity_scorers", "scorer": scorer.name,
-                "rtp": {k: found["rtp"][k] for k in ("n", "auc", "spearman")},
-                **{f"{s}_auc": found[s]["auc"] for s in ("civil", "convabuse", "surge", "wiki")},
-                "n": {s: found[s]["n"] for s in found},
-                "hatecheck_accuracy": found["hatecheck"]["accuracy"],
-                "hatecheck_weakest": found["hatecheck"]["weakest"]}
+        line = {"bench": "toxicity_scorers", "scorer": scorer.name}
+        if not args.speed_only:
+            scores = dict(zip(evaluated, scorer.score(evaluated)))
+            found = figures(tables, scores)
+            line.update({"rtp": {k: found["rtp"][k] for k in ("n", "auc", "spearman")},
+                         **{f"{s}_auc": found[s]["auc"] for s in ("civil", "convabuse", "surge", "wiki")},
+                         "n": {s: found[s]["n"] for s in found},
+                         "hatecheck_accuracy": found["hatecheck"]["accuracy"],
+                         "hatecheck_weakest": found["hatecheck"]["weakest"]})
         wall, cpu_s = texts_per_second(scorer, timing)
         line["texts_per_s"], line["texts_per_cpu_s"] = round(wall, 1), round(cpu_s, 1)
         line["speed"] = {"threads": torch.get_num_threads(), "texts": len(timing), "cpu": cpu}
         if scorer.name == "minilm-head":
             line["speed"]["float64_share"] = round(scorer.float64_share, 4)
+            for precision in ("float32", "float64"):  # the encoder alone in one precision, per CPU second
+                line["speed"][f"encoder_{precision}_texts_per_cpu_s"] = round(encoder_speed(timing, precision), 1)
+        if scorer.name == "minilm-head" and not args.speed_only:
             held = [r.text for r in evaluation_rows(tables)["rtp"]]
             exact = [round(float(p), scorer.decimals) for p in scorer.probabilities(held, "float64")]
             line["rtp_equals_float64_rounded"] = bool(np.array_equal([scores[t] for t in held], exact))
         results[scorer.name] = line
         print(json.dumps(line), flush=True)
     new, old = results.get("minilm-head"), results.get("profanity-check")
-    if new and old:
+    if new and old and not args.speed_only:
         keys = ("civil_auc", "convabuse_auc", "surge_auc", "wiki_auc", "hatecheck_accuracy", "texts_per_s",
                 "texts_per_cpu_s")
         ratio = {"rtp_auc": new["rtp"]["auc"] / old["rtp"]["auc"],
