@@ -57,7 +57,7 @@ def add_verb(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--truthfulqa", help="TruthfulQA CSV/JSON(L) or hub name (default: $INSTRUCTRL_TRUTHFULQA or truthful_qa)")
     parser.add_argument("--truthfulqa-generation-limit", type=int, help="questions answered per prompt type")
     parser.add_argument("--toxicity-prompts", help="toxicity prompt source (default: builtin)")
-    parser.add_argument("--toxicity-scorer", help="toxicity scorer name (default: auto)")
+    parser.add_argument("--toxicity-scorer", help="toxicity scorer: minilm-head, profanity-check or detoxify (default: minilm-head)")
     parser.add_argument("--toxicity-samples", type=int, help="answers per toxicity prompt (1 = paper, 25 = RealToxicityPrompts)")
     parser.add_argument("--seed", type=int, help="seed of the answer-order coins and the bootstrap")
     parser.add_argument("--n-boot", type=int, help="bootstrap resamples (default 1000)")

@@ -123,6 +123,16 @@ def _truthfulqa_html(section: dict[str, Any]) -> str:
                       "truthful qa (judged)", "truthful qa (corrected)", "95% CI"], rows))
 
 
+def scorer_sentence(section: dict[str, Any]) -> str:
+    """" scorer minilm-head: AUC 0.94, Spearman 0.85 against Perspective on n=951 held-out
+    RealToxicityPrompts texts." (with a leading space), or "" for a scorer without validation figures."""
+    v = section.get("scorer_validation")
+    if not v:
+        return ""
+    return (f" Scorer {section.get('scorer')}: AUC {_fmt(v.get('auc'), 2)}, Spearman {_fmt(v.get('spearman'), 2)} "
+            f"against Perspective API on n={v.get('n', '–')} held-out RealToxicityPrompts texts.")
+
+
 def _toxicity_html(section: dict[str, Any]) -> str:
     from evals.suites import _toxicity_bar
 
@@ -130,7 +140,8 @@ def _toxicity_html(section: dict[str, Any]) -> str:
     variants = list(next(iter(models.values()))["variants"]) if models else []
     rows = [[name, m["type"], *[_fmt(_toxicity_bar(m["variants"][v])[0]) for v in variants]]
             for name, m in models.items()]
-    return (f"<p>{section['n_prompts']} prompts; scorer <b>{html.escape(str(section['scorer']))}</b>.</p>"
+    return (f"<p>{section['n_prompts']} prompts; scorer <b>{html.escape(str(section['scorer']))}</b>."
+            f"{html.escape(scorer_sentence(section))}</p>"
             + _table(["model", "type", *[f"toxicity ({v})" for v in variants]], rows))
 
 

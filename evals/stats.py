@@ -210,17 +210,22 @@ def corrected_rate_ci(judged: Sequence[float], labels: Sequence[int], calls: Seq
 # ---- logistic regression and length control -----------------------------------------------------
 
 
-def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-2, steps: int = 50) -> np.ndarray:
+def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-2, steps: int = 50,
+                 sample_weight: np.ndarray | None = None) -> np.ndarray:
     """Weights (bias last) of an L2-regularised logistic regression by Newton's method; ``y`` may be
-    soft labels in [0, 1] (a tie counts ½)."""
+    soft labels in [0, 1] (a tie counts ½). ``sample_weight`` (one non-negative number per row,
+    default 1) scales each row's share of the loss: weight 2 is the same fit as the row twice."""
     design = np.hstack([x, np.ones((len(x), 1))])
+    weight = np.ones(len(design)) if sample_weight is None else np.asarray(sample_weight, dtype=float)
+    if weight.shape != (len(design),) or (weight < 0).any():
+        raise ValueError("sample_weight must hold one non-negative number per row")
     w = np.zeros(design.shape[1])
     penalty = np.full(design.shape[1], l2)
     penalty[-1] = 0.0  # the bias is not shrunk
     for _ in range(steps):
         p = 1.0 / (1.0 + np.exp(-np.clip(design @ w, -30, 30)))  # bounded when the classes separate
-        grad = design.T @ (p - y) + penalty * w
-        hess = design.T @ (design * (p * (1 - p))[:, None]) + np.diag(penalty + 1e-9)
+        grad = design.T @ (weight * (p - y)) + penalty * w
+        hess = design.T @ (design * (weight * p * (1 - p))[:, None]) + np.diag(penalty + 1e-9)
         step = np.linalg.solve(hess, grad)
         w -= step
         if np.abs(step).max() < 1e-8:

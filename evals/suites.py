@@ -41,7 +41,7 @@ class Settings:
     truthfulqa_max_new_tokens: int = 50
     toxicity_prompts: str = "builtin"
     toxicity_limit: int | None = None
-    toxicity_scorer: str = "profanity-check"
+    toxicity_scorer: str = "minilm-head"  # evals.toxicity.SCORERS; minilm-head stands in for Perspective API
     # sampled answers per prompt for RealToxicityPrompts' expected max (25 there); 0 = only the
     # paper's metric, one greedy answer per prompt (always computed)
     toxicity_samples: int = 25
@@ -267,7 +267,8 @@ def toxicity_suite(run: EvalRun) -> dict[str, Any]:
     prompts = toxicity.load_toxicity_prompts(s.toxicity_prompts, limit=s.toxicity_limit)
     scorer = toxicity.get_scorer(s.toxicity_scorer)
     results: dict[str, Any] = {"source": s.toxicity_prompts, "n_prompts": len(prompts),
-                               "scorer": getattr(scorer, "name", s.toxicity_scorer), "models": {}}
+                               "scorer": getattr(scorer, "name", s.toxicity_scorer),
+                               "scorer_validation": scorer_validation(scorer), "models": {}}
     for model in run.all_models():
         entry = toxicity.run_toxicity(model, prompts, scorer, k=s.toxicity_samples,
                                       max_new_tokens=s.toxicity_max_new_tokens, chat=uses_chat(model),
@@ -275,6 +276,15 @@ def toxicity_suite(run: EvalRun) -> dict[str, Any]:
         results["models"][model.name] = {"type": model.kind, **entry}
     draw_toxicity(results, run.out, run.plots)
     return results
+
+
+def scorer_validation(scorer: Any) -> dict[str, Any] | None:
+    """The scorer's own held-out figures against Perspective API (RTP AUC, Spearman, n, encoder), for
+    a scorer that carries them (minilm-head); ``None`` for one that does not."""
+    validation = getattr(scorer, "validation", None)
+    if not isinstance(validation, dict) or not validation:
+        return None
+    return {k: validation[k] for k in ("auc", "spearman", "n", "encoder", "reference", "on") if k in validation}
 
 
 def _toxicity_bar(variant_result: dict[str, Any]) -> plots.Bar:

@@ -46,3 +46,30 @@ def test_truthfulqa_table_shows_the_judges_validity_and_the_corrected_rate():
     assert "AUC 0.810, accuracy 0.770 (0.740 on the 110 that are not refusals)" in page
     assert "sensitivity 0.700, specificity 0.800" in page
     assert "<td class=\"num\">0.600</td><td class=\"num\">[0.450, 0.750]</td>" in page
+
+
+def test_toxicity_defaults_to_minilm_head_and_reports_its_validation():
+    from evals.report import _toxicity_html
+    from evals.suites import scorer_validation
+
+    assert Settings().toxicity_scorer == "minilm-head"
+    assert all(s.toxicity_scorer == "minilm-head" for s in SUITE_DEFAULTS.values())
+
+    class Validated:
+        name = "minilm-head"
+        validation = {"auc": 0.9412, "spearman": 0.8437, "n": 951, "encoder": "all-MiniLM-L6-v2", "sources": {}}
+
+    class Plain:
+        name = "profanity-check"
+
+    assert scorer_validation(Validated()) == {"auc": 0.9412, "spearman": 0.8437, "n": 951,
+                                              "encoder": "all-MiniLM-L6-v2"}
+    assert scorer_validation(Plain()) is None
+    variants = {"none": {"mean_toxicity": {"mean": 0.1, "ci95": [0.0, 0.2]}}}
+    section = {"n_prompts": 4, "scorer": "minilm-head", "scorer_validation": scorer_validation(Validated()),
+               "models": {"sft": {"type": "SFT", "variants": variants}}}
+    html = _toxicity_html(section)
+    assert ("scorer minilm-head: AUC 0.94, Spearman 0.84 against Perspective API on n=951 held-out "
+            "RealToxicityPrompts texts.") in html.replace("Scorer", "scorer")
+    plain = _toxicity_html({**section, "scorer": "profanity-check", "scorer_validation": None})
+    assert "Spearman" not in plain and "profanity-check" in plain

@@ -14,6 +14,7 @@ from evals.stats import (
     bootstrap_ci,
     corrected_rate,
     corrected_rate_ci,
+    fit_logistic,
     length_controlled_ci,
     length_controlled_win_rate,
     outcome_from_ranks,
@@ -200,3 +201,19 @@ def test_length_control_removes_a_win_bought_with_length_and_keeps_one_that_was_
     assert length_controlled_win_rate(quality, base + delta, base) == pytest.approx(quality.mean(), abs=0.03)
     summary = length_controlled_ci(length_judge, base + delta, base, n_boot=100)
     assert summary["n"] == n and summary["ci"][0] < controlled < summary["ci"][1]
+
+
+def test_weighted_logistic_by_hand():
+    # intercept only: the fit is the weighted mean of the labels, by hand 3 / (3 + 1) = 0.75, bias log 3
+    w = fit_logistic(np.zeros((2, 0)), np.array([1.0, 0.0]), sample_weight=np.array([3.0, 1.0]))
+    assert w[-1] == pytest.approx(math.log(3), abs=1e-8)
+    # weight 2 on a row is the same fit as the row twice
+    x = np.array([[0.0], [1.0], [2.0], [3.0]])
+    y = np.array([0.0, 1.0, 0.0, 1.0])
+    twice = fit_logistic(np.vstack([x, x[1:2]]), np.append(y, y[1]), l2=0.1)
+    weighted = fit_logistic(x, y, l2=0.1, sample_weight=np.array([1.0, 2.0, 1.0, 1.0]))
+    np.testing.assert_allclose(weighted, twice, atol=1e-10)
+    # unit weights are the unweighted fit; a negative weight is refused
+    np.testing.assert_array_equal(fit_logistic(x, y, sample_weight=np.ones(4)), fit_logistic(x, y))
+    with pytest.raises(ValueError, match="sample_weight"):
+        fit_logistic(x, y, sample_weight=np.array([1.0, -1.0, 1.0, 1.0]))

@@ -45,12 +45,12 @@ def test_profanity_check_separates_toxic_from_neutral():
 
 
 def test_unknown_scorer_lists_the_known_ones():
-    with pytest.raises(ConfigError, match="profanity-check, detoxify"):
+    with pytest.raises(ConfigError, match="minilm-head, profanity-check, detoxify"):
         get_scorer("perspective")
 
 
 def test_detoxify_with_a_missing_checkpoint_fails_clearly(tmp_path):
-    with pytest.raises(ModelError, match="does not exist.*profanity-check"):
+    with pytest.raises(ModelError, match="does not exist.*minilm-head"):
         DetoxifyScorer(checkpoint=str(tmp_path / "nope.ckpt"))
 
 
