@@ -161,6 +161,17 @@ def read_civil(comments: Path, annotations: Path) -> Table:
 _ABUSE_LEVELS = ("1", "0", "-1", "-2", "-3")
 
 
+def _abusive_share(row: dict, annotator: str) -> float | None:
+    """The share of one annotator's labels of a turn that mark it abusive; ``None`` if they gave none.
+    Raises ``ValueError`` on a cell that is not a count."""
+    counts = {}
+    for level in _ABUSE_LEVELS:
+        cell = (row.get(f"{annotator}_is_abuse.{level}") or "").strip()
+        counts[level] = sum(int(float(v)) for v in cell.split(",")) if cell else 0
+    total = sum(counts.values())
+    return sum(counts[v] for v in ("-1", "-2", "-3")) / total if total else None
+
+
 def read_convabuse(path: Path) -> Table:
     """ConvAbuse user turns: the share of annotators marking the turn abusive (level -1, -2 or -3).
     An annotator who labelled a turn twice ("1, 1") counts once, with the share of their labels."""
@@ -171,19 +182,12 @@ def read_convabuse(path: Path) -> Table:
         if text is None:
             table.skipped["empty text"] += 1
             continue
-        shares, bad = [], False
         annotators = sorted({k.split("_is_abuse")[0] for k in row if k and "_is_abuse." in k})
-        for annotator in annotators:
-            counts = {}
-            for level in _ABUSE_LEVELS:
-                cell = (row.get(f"{annotator}_is_abuse.{level}") or "").strip()
-                try:
-                    counts[level] = sum(int(float(v)) for v in cell.split(",")) if cell else 0
-                except ValueError:
-                    bad = True
-            total = sum(counts.values())
-            if total:
-                shares.append(sum(counts[v] for v in ("-1", "-2", "-3")) / total)
+        try:
+            shares = [share for a in annotators if (share := _abusive_share(row, a)) is not None]
+            bad = False
+        except ValueError:
+            shares, bad = [], True
         if bad:
             table.skipped["unreadable annotation"] += 1
         elif not shares:
