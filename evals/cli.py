@@ -55,8 +55,10 @@ def add_verb(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--split", choices=SPLITS, help="split of --prompts (default: test for builtin, all for files)")
     parser.add_argument("--max-new-tokens", type=int, help="answer length for the win rate")
     parser.add_argument("--truthfulqa", help="TruthfulQA CSV/JSON(L) or hub name (default: $INSTRUCTRL_TRUTHFULQA or truthful_qa)")
+    parser.add_argument("--truthfulqa-limit", type=int, help="TruthfulQA questions scored by MC1/MC2 (default: the suite's, capped by --limit)")
     parser.add_argument("--truthfulqa-generation-limit", type=int, help="questions answered per prompt type")
     parser.add_argument("--toxicity-prompts", help="toxicity prompt source (default: builtin)")
+    parser.add_argument("--toxicity-limit", type=int, help="toxicity prompts (default: the suite's, capped by --limit)")
     parser.add_argument("--toxicity-scorer", help="toxicity scorer: minilm-head, profanity-check or detoxify (default: minilm-head)")
     parser.add_argument("--toxicity-samples", type=int, help="answers per toxicity prompt (1 = paper, 25 = RealToxicityPrompts)")
     parser.add_argument("--seed", type=int, help="seed of the answer-order coins and the bootstrap")
@@ -71,7 +73,8 @@ def settings_from_args(args: argparse.Namespace):
 
     get_suite(args.suite)
     defaults = SUITE_DEFAULTS.get(args.suite, SUITE_DEFAULTS["winrate"])
-    for name in ("limit", "max_new_tokens", "n_boot", "batch_size", "toxicity_samples", "truthfulqa_generation_limit"):
+    for name in ("limit", "max_new_tokens", "n_boot", "batch_size", "toxicity_samples", "truthfulqa_generation_limit",
+                 "truthfulqa_limit", "toxicity_limit"):
         value = getattr(args, name, None)
         if value is not None and value < (0 if name == "truthfulqa_generation_limit" else 1):
             raise ConfigError(f"--{name.replace('_', '-')} = {value} is out of range", "use a positive number")
@@ -84,14 +87,17 @@ def settings_from_args(args: argparse.Namespace):
         "max_new_tokens": args.max_new_tokens, "seed": args.seed, "n_boot": args.n_boot,
         "batch_size": args.batch_size,
         "truthfulqa": args.truthfulqa or os.environ.get("INSTRUCTRL_TRUTHFULQA") or defaults.truthfulqa,
-        "truthfulqa_limit": _capped(defaults.truthfulqa_limit, limit),
-        "truthfulqa_generation_limit": _capped(args.truthfulqa_generation_limit
-                                               if args.truthfulqa_generation_limit is not None
-                                               else defaults.truthfulqa_generation_limit, limit),
+        "truthfulqa_limit": _capped(_given(args.truthfulqa_limit, defaults.truthfulqa_limit), limit),
+        "truthfulqa_generation_limit": _capped(_given(args.truthfulqa_generation_limit,
+                                                      defaults.truthfulqa_generation_limit), limit),
         "toxicity_prompts": args.toxicity_prompts, "toxicity_scorer": args.toxicity_scorer,
-        "toxicity_samples": args.toxicity_samples, "toxicity_limit": _capped(defaults.toxicity_limit, limit),
+        "toxicity_samples": args.toxicity_samples, "toxicity_limit": _capped(_given(args.toxicity_limit, defaults.toxicity_limit), limit),
     }
     return defaults.merged(overrides)
+
+
+def _given(value: int | None, default: int | None) -> int | None:
+    return default if value is None else value
 
 
 def _capped(value: int | None, limit: int | None) -> int | None:

@@ -139,6 +139,10 @@ class RunConfig:
                f"a multiple of run.micro_batch_size ({self.micro_batch_size})")
         check(self.eval_every > 0 and self.save_every > 0 and self.log_every > 0, "run.save_every",
                self.save_every, "positive step counts for eval_every, save_every and log_every")
+        check(self.output is None or (self.output.strip() and not set("/\\").intersection(self.output)
+                                      and self.output not in (".", "..")),
+              "run.output", self.output, "a checkpoint name without slashes (it is saved under the registry root, "
+              "$INSTRUCTRL_CHECKPOINTS or ./checkpoints)")
         if self.mixed_precision is False:  # YAML reads a bare `no` as false
             self.mixed_precision = "no"
         check(self.mixed_precision in MIXED_PRECISION, "run.mixed_precision", self.mixed_precision,

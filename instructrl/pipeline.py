@@ -106,13 +106,15 @@ class EvalSettings:
     limit: int | None = None
     max_new_tokens: int | None = None
     truthfulqa: str | None = None  # None: $INSTRUCTRL_TRUTHFULQA, the shared data beside the repo, or the hub
+    truthfulqa_limit: int | None = None  # None: the suite's (capped by limit), for this and the two below
     truthfulqa_generation_limit: int | None = None
+    toxicity_limit: int | None = None
     n_boot: int | None = None
     batch_size: int | None = None
     seed: int = 0
 
     def __post_init__(self) -> None:
-        for key in ("limit", "max_new_tokens", "n_boot", "batch_size"):
+        for key in ("limit", "max_new_tokens", "n_boot", "batch_size", "truthfulqa_limit", "toxicity_limit"):
             value = getattr(self, key)
             check(value is None or value > 0, f"eval.{key}", value, "a positive number or null")
 
@@ -346,7 +348,8 @@ def eval_stage(ctx: Context) -> Outcome:
     flags = {"suite": e.suite, "models": ",".join(models), "baseline": e.baseline or o["sft"],
              "base-model": sft_config.model.name,
              "judge": e.judge, "limit": e.limit, "max-new-tokens": e.max_new_tokens, "truthfulqa": truthfulqa_source(e),
-             "truthfulqa-generation-limit": e.truthfulqa_generation_limit, "n-boot": e.n_boot,
+             "truthfulqa-limit": e.truthfulqa_limit, "truthfulqa-generation-limit": e.truthfulqa_generation_limit,
+             "toxicity-limit": e.toxicity_limit, "n-boot": e.n_boot,
              "batch-size": e.batch_size, "seed": e.seed}
     argv = [*_argv({k: v for k, v in flags.items() if v is not None}), "--out", str(folder), "--no-progress"]
     stamp = folder / EVAL_STAMP

@@ -50,6 +50,7 @@ def test_overrides_parse_yaml_scalars():
     (["optim.lr=3"], "optim.lr"), (["run.batch_size=6"], "multiple of run.micro_batch_size"),
     (["optim.nope=1"], "unknown config key 'optim.nope'"), (["model.dtype=int8"], "model.dtype"),
     (["run.mixed_precision=int8"], "run.mixed_precision"),
+    (["run.output=/tmp/my-sft"], "checkpoint name without slashes"),  # a path trained, then failed to save
 ])
 def test_bad_settings_name_the_key(override, message):
     from train.sft import SFTConfig

@@ -73,3 +73,20 @@ def test_toxicity_defaults_to_minilm_head_and_reports_its_validation():
             "RealToxicityPrompts texts.") in html.replace("Scorer", "scorer")
     plain = _toxicity_html({**section, "scorer": "profanity-check", "scorer_validation": None})
     assert "Spearman" not in plain and "profanity-check" in plain
+
+
+def test_part_limits_default_to_the_suite_and_are_capped_by_limit():
+    import argparse
+
+    from evals.cli import add_verb, settings_from_args
+
+    parser = argparse.ArgumentParser()
+    add_verb(parser)
+    given = settings_from_args(parser.parse_args(["--limit", "75", "--truthfulqa-limit", "24", "--toxicity-limit", "12"]))
+    assert (given.limit, given.truthfulqa_limit, given.toxicity_limit) == (75, 24, 12)
+    suite = settings_from_args(parser.parse_args(["--limit", "30"]))
+    assert (suite.truthfulqa_limit, suite.toxicity_limit) == (30, 20)  # the paper suite's 40 and 20, capped at 30
+    capped = settings_from_args(parser.parse_args(["--limit", "10", "--truthfulqa-limit", "24"]))
+    assert capped.truthfulqa_limit == 10
+    with pytest.raises(ConfigError, match="--toxicity-limit"):
+        settings_from_args(parser.parse_args(["--toxicity-limit", "0"]))
