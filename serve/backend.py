@@ -14,7 +14,7 @@ from instructrl.data.schemas import Prompt
 from instructrl.errors import InstructrlError
 from instructrl.models.policy import SamplingParams
 from serve.engine import Event
-from serve.models import LocalModel, ModelPool
+from serve.models import ModelPool
 from serve.settings import Settings
 
 
@@ -34,12 +34,7 @@ class UiBackend:
 
     def events(self, model: str, prompt: Prompt, params: SamplingParams) -> Iterator[Event]:
         """Engine-style events (token deltas, then done or error) for one chat answer."""
-        target = self.pool.get(model)
-        timeout = self.settings.request_timeout_s
-        if isinstance(target, LocalModel):
-            yield from target.stream(prompt, params, timeout)
-        else:
-            yield from target.chat_events(as_messages(prompt), params, timeout)
+        yield from self.pool.get(model).chat_events(as_messages(prompt), params, self.settings.request_timeout_s)
 
     def chat_stream(self, model: str, messages: list[dict[str, str]], temperature: float = 0.7,
                     top_p: float = 1.0, max_tokens: int = 256) -> Iterator[str]:
@@ -71,12 +66,16 @@ class UiBackend:
     def compare(self, prompt_or_messages: Prompt, models: Sequence[str], params: SamplingParams | None = None,
                 stop: threading.Event | None = None) -> dict[str, Any]:
         """Answer one prompt (a string or a conversation) with every model in ``models`` at once and
-        record the comparison. Returns {comparison_id, answers: {model: text}, finish_reasons: {...}};
-        in a vote, "a" and "b" are ``models[0]`` and ``models[1]``."""
+        record the comparison under each model's one name (``sft`` is recorded as its checkpoint's name,
+        so one checkpoint has one leaderboard row). Returns {comparison_id, answers: {model: text},
+        finish_reasons: {...}}, keyed by those names; in a vote, "a" and "b" are ``models[0]`` and
+        ``models[1]``."""
         params = params or SamplingParams(max_new_tokens=min(256, self.settings.max_tokens_cap))
-        models = list(models)
         for name in models:  # fail fast on an unknown name, before any generation starts
             self.pool.get(name)
+        models = [self.pool.canonical(name) for name in models]
+        if len(set(models)) < len(models):
+            raise ValueError(f"models {', '.join(models)}: two names of one model; compare distinct models")
         with ThreadPoolExecutor(max_workers=len(models)) as workers:
             results = list(workers.map(lambda name: self.answer(name, prompt_or_messages, params, stop), models))
         answers = {name: text for name, (text, _) in zip(models, results)}

@@ -26,8 +26,9 @@ from dataclasses import dataclass, field
 
 import torch
 
+from instructrl.models.answers import answer_end, finish_reason
 from instructrl.models.decoding import next_tokens, slab_cache
-from instructrl.models.policy import SamplingParams, cut_at_stop
+from instructrl.models.policy import SamplingParams
 
 log = logging.getLogger(__name__)
 
@@ -320,25 +321,22 @@ class Engine:
 
     def _emit(self, row: _Row, token: int) -> bool:
         """Record one token for a row and push its new text; True when the row has finished."""
-        ended = token == self.eos_id
-        if not ended:
+        end = answer_end(self.tokenizer, [*row.tokens, token], row.params.stop)
+        if not end.ended:
             row.tokens.append(token)
-        text = self.tokenizer.decode(row.tokens, skip_special_tokens=True)
-        text, stopped = cut_at_stop(text, row.params.stop) if row.params.stop else (text, False)
-        finished = ended or stopped or len(row.tokens) >= row.params.max_new_tokens
-        safe = len(text) if finished else _safe_length(text, row.params.stop)
+        reason = finish_reason(end, len(row.tokens), row.params.max_new_tokens)
+        safe = len(end.text) if reason else _safe_length(end.text, row.params.stop)
         if safe > row.emitted:
-            row.handle.push(Event("token", text[row.emitted:safe]))
+            row.handle.push(Event("token", end.text[row.emitted:safe]))
             row.emitted = safe
-        if finished:
-            reason = "stop" if ended or stopped else "length"
+        if reason:
             prompt_tokens = len(row.handle.prompt_ids)
-            sampled = (*row.tokens, token) if ended else tuple(row.tokens)  # the end token counts, as in vLLM
+            sampled = (*row.tokens, token) if end.ended else tuple(row.tokens)  # the end token counts, as in vLLM
             row.handle.push(Event("done", finish_reason=reason, prompt_tokens=prompt_tokens,
                                   completion_tokens=len(sampled), token_ids=sampled))
             if self.stats.on_tokens:
                 self.stats.on_tokens(prompt_tokens, len(sampled))
-        return finished
+        return reason is not None
 
     def _select(self, keep: list[int]) -> None:
         """Keep only the rows ``keep``, and cut away leading columns that are padding in every row."""

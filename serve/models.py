@@ -94,6 +94,10 @@ class LocalModel:
         finally:
             handle.cancel()  # no-op when finished; stops the work when the caller walks away
 
+    def chat_events(self, messages, params: SamplingParams, timeout: float) -> Iterator[Event]:
+        """A streamed chat answer as engine events: the same call as ``ProxyModel.chat_events``."""
+        return self.stream(messages, params, timeout, chat=True)
+
 
 class ProxyModel:
     """A model served by a remote OpenAI-compatible endpoint."""

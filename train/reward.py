@@ -226,7 +226,7 @@ def run(config: RMConfig, registry: Registry | None = None) -> Checkpoint:
     if (done := finished_run(registry, identity)) is not None:
         return done
 
-    reward = RewardModel.load(parent if config.model.name in STAGES else config.model.name, config.model.dtype)
+    reward = RewardModel.load(parent if config.model.name in STAGES else config.model.name, config.model.dtype, registry)
     reward.max_length = config.data.max_length
     tuned = prepare_for_training(reward.model, config.model)  # LoRA layers go into reward.model in place
     head = reward.model.score

@@ -18,6 +18,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from instructrl.models.answers import answer_end
 from train.rl_math import entropy
 
 
@@ -351,9 +352,8 @@ def finish_samples(tokenizer, sequences: torch.Tensor, prompt_mask: torch.Tensor
     answer = torch.where(response_mask.bool(), answer, torch.full_like(answer, tokenizer.pad_token_id))
     sequences = torch.cat([sequences[:, :prompt_length], answer], dim=1)
     attention_mask = torch.cat([prompt_mask.long(), response_mask.long()], dim=1)
-    texts = tuple(tokenizer.decode([t for t, keep in zip(row.tolist(), mask.tolist()) if keep
-                                    and t != tokenizer.eos_token_id], skip_special_tokens=True).strip()
-                  for row, mask in zip(answer, response_mask))
+    # the reward model and the gold labeler score the text without surrounding whitespace
+    texts = tuple(answer_end(tokenizer, row.tolist()).text.strip() for row in answer)
     return Samples(sequences, attention_mask, response_mask, ended, prompt_length, texts)
 
 

@@ -19,6 +19,7 @@ import torch
 from instructrl.chat import format_prompt
 from instructrl.data.schemas import Prompt
 from instructrl.errors import ConfigError
+from instructrl.models.answers import StopOnSequences, answer_end
 
 if TYPE_CHECKING:
     from instructrl.checkpoints import Registry
@@ -55,24 +56,6 @@ def gather_logprobs(logits: torch.Tensor, tokens: torch.Tensor, temperature: flo
     """log p(tokens) under ``logits / temperature``.  logits: [B, T, V], tokens: [B, T] -> [B, T]."""
     logp = torch.log_softmax(logits.float() / temperature, dim=-1)
     return logp.gather(-1, tokens.unsqueeze(-1)).squeeze(-1)
-
-
-def cut_at_stop(text: str, stops: Sequence[str]) -> tuple[str, bool]:
-    """The text before the earliest stop sequence, and whether one was found."""
-    cuts = [i for i in (text.find(s) for s in stops) if i >= 0]
-    return (text[: min(cuts)], True) if cuts else (text, False)
-
-
-class _StopOnSequences:
-    """Ends each row once its decoded answer holds a stop sequence (``decode``'s ``stop``)."""
-
-    def __init__(self, tokenizer, stops: Sequence[str]):
-        self.tokenizer, self.stops = tokenizer, stops
-        self.window = max(len(s) for s in stops) + 8
-
-    def __call__(self, new_tokens: torch.Tensor) -> torch.Tensor:
-        tails = self.tokenizer.batch_decode(new_tokens[:, -self.window:])
-        return torch.tensor([any(s in t for s in self.stops) for t in tails], device=new_tokens.device)
 
 
 class Policy:
@@ -133,7 +116,7 @@ class Policy:
         tok.padding_side = "left"
         enc = tok(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(self.device)
         prompt_length = enc["input_ids"].shape[1]
-        stop = _StopOnSequences(tok, params.stop) if params.stop else None
+        stop = StopOnSequences(tok, params.stop) if params.stop else None
         out = decode(self.model, enc["input_ids"], enc["attention_mask"], params.max_new_tokens,
                      temperature=params.temperature, top_p=params.top_p, eos_token_id=tok.eos_token_id,
                      pad_token_id=tok.pad_token_id, stop=stop)
@@ -144,16 +127,12 @@ class Policy:
                 params: SamplingParams) -> Generation:
         ids = new_tokens.tolist()
         eos, pad = self.tokenizer.eos_token_id, self.tokenizer.pad_token_id
-        ended = eos in ids
-        if ended:
-            ids = ids[: ids.index(eos)]
-        elif pad != eos:
+        if pad != eos and eos not in ids:  # a row ended by a stop sequence is padded after it
             ids = [t for t in ids if t != pad]
-        text, stopped = cut_at_stop(self.tokenizer.decode(ids, skip_special_tokens=True), params.stop)
-        if stopped:  # keep only the tokens of the kept text
-            ids = self.tokenizer(text, add_special_tokens=False)["input_ids"]
-        reason = "stop" if ended or stopped else "length"
-        return Generation(text, tuple(ids), reason, prompt_tokens)
+        end = answer_end(self.tokenizer, ids, params.stop)
+        # a row that stopped: keep only the tokens of the kept text
+        kept = self.tokenizer(end.text, add_special_tokens=False)["input_ids"] if end.stopped else end.token_ids
+        return Generation(end.text, tuple(kept), end.reason or "length", prompt_tokens)
 
     # ---- scoring -----------------------------------------------------------------------------
 

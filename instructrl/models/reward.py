@@ -12,12 +12,16 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
 
 from instructrl.chat import format_answer, format_prompt
 from instructrl.data.schemas import Prompt
+
+if TYPE_CHECKING:
+    from instructrl.checkpoints import Registry
 
 BIAS_FILE = "reward.json"
 
@@ -31,17 +35,18 @@ class RewardModel(nn.Module):
         model.config.pad_token_id = tokenizer.pad_token_id
 
     @classmethod
-    def load(cls, spec: str, dtype: str = "float32") -> RewardModel:
-        """A trained reward checkpoint, or any causal LM with a freshly initialised head."""
+    def load(cls, spec: str, dtype: str = "float32", registry: Registry | None = None) -> RewardModel:
+        """A trained reward checkpoint, or any causal LM with a freshly initialised head; checkpoint
+        names are looked up in ``registry`` (as in ``resolve_model``), once."""
         from transformers import AutoModelForSequenceClassification
 
         from instructrl.models.loading import load_tokenizer, resolve_model, torch_dtype
 
-        path = resolve_model(spec)
+        path = resolve_model(spec, registry)
         model = AutoModelForSequenceClassification.from_pretrained(path, num_labels=1, dtype=torch_dtype(dtype))
         bias_file = Path(path) / BIAS_FILE
         bias = json.loads(bias_file.read_text())["bias"] if bias_file.exists() else 0.0
-        return cls(model, load_tokenizer(spec), bias)
+        return cls(model, load_tokenizer(path), bias)
 
     def save(self, path: str | Path) -> None:
         self.model.save_pretrained(path)

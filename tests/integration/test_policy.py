@@ -7,7 +7,8 @@ import torch
 
 from instructrl.chat import format_answer, format_prompt
 from instructrl.errors import ConfigError
-from instructrl.models.policy import SamplingParams, cut_at_stop
+from instructrl.models.answers import cut_at_stop
+from instructrl.models.policy import SamplingParams
 
 
 def _full_forward_logprob(policy, prompt: str, continuation: str) -> float:

@@ -121,6 +121,20 @@ def test_the_arena_never_pairs_a_checkpoint_with_itself(store, registry, tiny_po
         assert refused.status_code == 400 and refused.json()["error"]["param"] == "models"
 
 
+def test_votes_record_a_checkpoint_under_its_own_name(store, registry, tiny_policy):
+    write(registry, tiny_policy, FULL, "sft", "2026-01-01T00:00:00")
+    with TestClient(create_app(Settings(models=("sft", TINY)), registry=registry, vote_store=store)) as client:
+        for models in (["sft", TINY], [TINY, FULL]):  # the alias and the full name: one leaderboard row
+            compared = client.post("/v1/compare", json={"models": models, "prompt": "Hi", "max_tokens": 2})
+            assert compared.status_code == 200, compared.text
+            assert {a["model"] for a in compared.json()["answers"]} == {FULL, TINY}
+            voted = client.post("/v1/votes", json={"comparison_id": compared.json()["id"], "choice": "a"})
+            assert voted.status_code == 200, voted.text
+        rows = {row["model"]: row for row in client.get("/v1/leaderboard").json()["data"]}
+        assert set(rows) == {FULL, TINY}
+        assert (rows[FULL]["games"], rows[FULL]["wins"]) == (2, 1)
+
+
 def test_the_registry_is_read_again_only_when_a_checkpoint_is_added(store, registry, tiny_policy, monkeypatch):
     first = write(registry, tiny_policy, "sft-a", "sft", "2026-01-01T00:00:00")
     reads = []
