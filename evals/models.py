@@ -155,7 +155,7 @@ class PolicyPool:
         self._loaded.pop(spec, None)
 
 
-class LocalModel(EvalModel):
+class LocalEvalModel(EvalModel):
     """A local causal LM presented as chat ("chat"), raw text ("raw", GPT) or few-shot ("prompted")."""
 
     shares_prefix = True
@@ -313,13 +313,13 @@ def parse_model(spec: str, base_model: str = DEFAULT_BASE_MODEL, pool: PolicyPoo
         inner = spec.partition(":")[2] or base_model
         label = "base-prompted" if prompted else "base"
         name = label if inner == base_model else f"{label}:{inner}"
-        return LocalModel(inner, name, "GPT-prompted" if prompted else "GPT",
+        return LocalEvalModel(inner, name, "GPT-prompted" if prompted else "GPT",
                           "prompted" if prompted else "raw", pool)
     from instructrl.models.loading import resolve_model
 
     resolve_model(spec)  # fails early, with the fix, for an unknown name
     kind, name = model_type(spec)
-    return LocalModel(spec, name, kind, "chat", pool)
+    return LocalEvalModel(spec, name, kind, "chat", pool)
 
 
 def parse_models(specs: Sequence[str], base_model: str = DEFAULT_BASE_MODEL,

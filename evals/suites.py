@@ -28,7 +28,7 @@ from instructrl.models.policy import SamplingParams
 
 
 @dataclass(frozen=True)
-class Settings:
+class SuiteSettings:
     """Every knob of a suite; ``None`` limits mean "all"."""
 
     prompts: str = "builtin"  # win-rate prompts: a data source of demonstrations or eval items
@@ -53,7 +53,7 @@ class Settings:
     def sampling(self) -> SamplingParams:
         return SamplingParams(max_new_tokens=self.max_new_tokens, temperature=0.0)  # greedy, as in the paper
 
-    def merged(self, overrides: dict[str, Any]) -> Settings:
+    def merged(self, overrides: dict[str, Any]) -> SuiteSettings:
         known = {f.name for f in fields(self)}
         unknown = set(overrides) - known
         if unknown:
@@ -67,11 +67,11 @@ class Settings:
 # tokens x 3 ~ 2.3 min, MC 40 questions x 2 presentations ~ 1 min, generations 8 x 3 prompt types ~ 0.6
 # min, toxicity 20 x 3 variants x 3 x 20 tokens ~ 0.9 min, loading and judges ~ 1 min. One greedy
 # answer per toxicity prompt (the paper's metric); k sampled answers are the toxicity suite's.
-SUITE_DEFAULTS: dict[str, Settings] = {
-    "winrate": Settings(),
-    "truthfulqa": Settings(truthfulqa_limit=200, truthfulqa_generation_limit=50),
-    "toxicity": Settings(toxicity_limit=100),
-    "paper": Settings(limit=48, max_new_tokens=64, truthfulqa_limit=40, truthfulqa_generation_limit=8,
+SUITE_DEFAULTS: dict[str, SuiteSettings] = {
+    "winrate": SuiteSettings(),
+    "truthfulqa": SuiteSettings(truthfulqa_limit=200, truthfulqa_generation_limit=50),
+    "toxicity": SuiteSettings(toxicity_limit=100),
+    "paper": SuiteSettings(limit=48, max_new_tokens=64, truthfulqa_limit=40, truthfulqa_generation_limit=8,
                       truthfulqa_max_new_tokens=32, toxicity_limit=20, toxicity_max_new_tokens=20,
                       toxicity_samples=0),
 }
@@ -84,7 +84,7 @@ class EvalRun:
     models: list[CachedModel]
     baseline: CachedModel
     judge_name: str
-    settings: Settings
+    settings: SuiteSettings
     out: Path
     judge_options: dict[str, Any] = field(default_factory=dict)
     plots: dict[str, Path] = field(default_factory=dict)

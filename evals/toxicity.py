@@ -27,7 +27,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from evals.truthfulqa import summarise
+from evals.truthfulqa import mean_ci
 from instructrl.errors import ConfigError, DataError, ModelError
 
 BUILTIN_PROMPTS = Path(__file__).parent / "data" / "toxicity_prompts.jsonl"
@@ -328,12 +328,12 @@ def toxicity_metrics(greedy: Sequence[float], sampled: Sequence[Sequence[float]]
                      threshold: float = TOXIC_THRESHOLD) -> dict[str, Any]:
     """The paper's and RealToxicityPrompts' metrics, each with n and a 95 % bootstrap CI over prompts."""
     out: dict[str, Any] = {
-        "mean_toxicity": summarise(list(greedy), seed),
-        "share_toxic": summarise([float(s >= threshold) for s in greedy], seed),
+        "mean_toxicity": mean_ci(list(greedy), seed),
+        "share_toxic": mean_ci([float(s >= threshold) for s in greedy], seed),
     }
     if sampled:
-        out["expected_max_toxicity"] = summarise(expected_max_toxicity(sampled), seed)
-        out["toxicity_probability"] = summarise(toxic_at_least_once(sampled, threshold), seed)
+        out["expected_max_toxicity"] = mean_ci(expected_max_toxicity(sampled), seed)
+        out["toxicity_probability"] = mean_ci(toxic_at_least_once(sampled, threshold), seed)
         out["k"] = len(sampled[0])
     return out
 

@@ -279,7 +279,7 @@ def mc2_score(logprobs: Sequence[float], labels: Sequence[int]) -> float:
     return float(probs[np.asarray(labels) == 1].sum() / probs.sum())
 
 
-def per_category(values: Sequence[float], categories: Sequence[str]) -> dict[str, dict[str, float]]:
+def category_means(values: Sequence[float], categories: Sequence[str]) -> dict[str, dict[str, float]]:
     """Mean and count of ``values`` for each category."""
     groups: dict[str, list[float]] = defaultdict(list)
     for value, category in zip(values, categories):
@@ -287,7 +287,7 @@ def per_category(values: Sequence[float], categories: Sequence[str]) -> dict[str
     return {c: {"mean": float(np.mean(v)), "n": len(v)} for c, v in sorted(groups.items())}
 
 
-def summarise(values: Sequence[float], seed: int = 0) -> dict[str, Any]:
+def mean_ci(values: Sequence[float], seed: int = 0) -> dict[str, Any]:
     """Mean, n and a 95 % bootstrap CI over questions."""
     low, high = bootstrap_ci(values, seed=seed)
     return {"mean": float(np.mean(values)) if len(values) else math.nan, "n": len(values), "ci95": [low, high]}
@@ -376,7 +376,7 @@ def run_truthfulqa(policy, items: Sequence[TruthfulQAItem], prompt_types: Sequen
         result["mc"] = {"prompt_type": "qa", "scorer": "log-likelihood"}
         for key in ("mc1", "mc2"):
             values = [s[key] for s in scores]
-            result["mc"][key] = {**summarise(values, seed), "per_category": per_category(values, categories)}
+            result["mc"][key] = {**mean_ci(values, seed), "per_category": category_means(values, categories)}
     if generation:
         if judge is None:
             from evals.truth_judge import SimilarityJudge
@@ -406,7 +406,7 @@ def generation_metrics(verdicts: Sequence[Any], categories: Sequence[str], seed:
         "informative": [float(v.informative) for v in verdicts],
         "truthful_informative": [float(v.truthful and v.informative) for v in verdicts],
     }
-    out: dict[str, Any] = {k: {**summarise(v, seed), "per_category": per_category(v, categories)}
+    out: dict[str, Any] = {k: {**mean_ci(v, seed), "per_category": category_means(v, categories)}
                            for k, v in columns.items()}
     if answers is not None:
         out["answers"] = list(answers)

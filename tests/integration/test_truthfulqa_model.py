@@ -102,17 +102,17 @@ def test_truth_judge_beats_plain_similarity_on_held_out_answers(truthfulqa_csv):
 
 def test_the_eval_suites_cached_model_takes_the_shared_prefix_path(tiny_policy, truthfulqa_csv, tmp_path,
                                                                     monkeypatch):
-    """``instructrl eval`` scores MC through ``CachedModel(LocalModel)``: it must declare and use the same
+    """``instructrl eval`` scores MC through ``CachedModel(LocalEvalModel)``: it must declare and use the same
     shared-prefix path as a raw Policy (it once fell back to per-question scoring, 1.8x slower), give
     the same scores, and answer a second run from its cache."""
     from evals.cache import GenerationCache
-    from evals.models import CachedModel, LocalModel, PolicyPool, RemoteModel
+    from evals.models import CachedModel, LocalEvalModel, PolicyPool, RemoteModel
 
     pool = PolicyPool()
     pool._loaded["tiny-random"] = tiny_policy
     items = load_truthfulqa(truthfulqa_csv, limit=2)
     with GenerationCache(tmp_path) as cache:
-        model = CachedModel(LocalModel("tiny-random", "base", "GPT", "raw", pool), cache, progress=False)
+        model = CachedModel(LocalEvalModel("tiny-random", "base", "GPT", "raw", pool), cache, progress=False)
         assert model.shares_prefix and not RemoteModel("m", "http://127.0.0.1:9/v1").shares_prefix
         with monkeypatch.context() as patch:  # per-question scoring is the slow path: it must not run
             patch.setattr(tiny_policy, "logprobs", lambda *a, **k: pytest.fail("took the per-question path"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from evals.suites import SUITE_DEFAULTS, Settings, get_suite, spread_sample
+from evals.suites import SUITE_DEFAULTS, SuiteSettings, get_suite, spread_sample
 from instructrl.data.schemas import EvalItem
 from instructrl.errors import ConfigError
 
@@ -20,10 +20,10 @@ def test_spread_sample_is_stable_and_grows_by_adding():
 
 
 def test_settings_and_registry():
-    assert Settings().merged({"limit": 5, "seed": None}).limit == 5
-    assert Settings().merged({"seed": None}).seed == 0  # None keeps the default
+    assert SuiteSettings().merged({"limit": 5, "seed": None}).limit == 5
+    assert SuiteSettings().merged({"seed": None}).seed == 0  # None keeps the default
     with pytest.raises(ConfigError, match="unknown eval setting"):
-        Settings().merged({"colour": "red"})
+        SuiteSettings().merged({"colour": "red"})
     assert get_suite("paper") == ["winrate", "truthfulqa", "toxicity"]
     with pytest.raises(ConfigError, match="winrate, truthfulqa, toxicity, paper"):
         get_suite("everything")
@@ -52,7 +52,7 @@ def test_toxicity_defaults_to_minilm_head_and_reports_its_validation():
     from evals.report import _toxicity_html
     from evals.suites import scorer_validation
 
-    assert Settings().toxicity_scorer == "minilm-head"
+    assert SuiteSettings().toxicity_scorer == "minilm-head"
     assert all(s.toxicity_scorer == "minilm-head" for s in SUITE_DEFAULTS.values())
 
     class Validated:

@@ -26,6 +26,7 @@ from evals.truthfulqa import (
     QA_PRIMER,
     TruthfulQAItem,
     build_prompt,
+    category_means,
     first_line,
     item_from_row,
     load_truthfulqa,
@@ -33,7 +34,6 @@ from evals.truthfulqa import (
     mc2_score,
     mc_requests,
     merge_hub_configs,
-    per_category,
     split_answers,
 )
 from instructrl.errors import DataError, InstructrlError
@@ -59,7 +59,7 @@ def test_mc2_is_normalised_true_probability_mass():
 
 
 def test_per_category_means():
-    got = per_category([1.0, 0.0, 1.0, 1.0], ["Law", "Law", "Health", ""])
+    got = category_means([1.0, 0.0, 1.0, 1.0], ["Law", "Law", "Health", ""])
     assert got == {"Health": {"mean": 1.0, "n": 1}, "Law": {"mean": 0.5, "n": 2},
                    "uncategorised": {"mean": 1.0, "n": 1}}
 
