@@ -35,11 +35,11 @@ def get_labeler(name: str, **opts: Any) -> Labeler:
         noise_opts = {k: opts.pop(k) for k in ("flip", "seed") if k in opts}
         return NoisyLabeler(get_labeler(inner, **opts), **noise_opts)
     if name.startswith("llm:"):
-        from instructrl.labelers.llm_judge import LLMJudge
+        from instructrl.labelers.llm_judge import LLMLabeler
         from instructrl.remote import parse_remote
 
         remote = parse_remote(name, "llm")
-        return LLMJudge(remote.model, remote.url, **opts)
+        return LLMLabeler(remote.model, remote.url, **opts)
     raise ConfigError(f"unknown labeler {name!r}", "use one of: " + "; ".join(f"{k} ({v})" for k, v in KNOWN.items()))
 
 

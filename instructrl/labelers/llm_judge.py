@@ -1,4 +1,4 @@
-"""An LLM judge: asks any OpenAI-compatible chat-completions endpoint to rank K answers.
+"""An LLM labeler: asks any OpenAI-compatible chat-completions endpoint to rank K answers.
 
 The answers are shown in a random order (seeded per prompt), so a judge's position bias does not
 favour the first answer; the reply's order is mapped back. The judge must reply with the answer
@@ -40,7 +40,7 @@ def parse_order(reply: str, k: int) -> list[int] | None:
     return [n - 1 for n in numbers]
 
 
-class LLMJudge(Labeler):
+class LLMLabeler(Labeler):
     def __init__(self, model: str, base_url: str, api_key: str | None = None, retries: int = 1,
                  timeout: float = 60.0, seed: int = 0):
         from instructrl.remote import Endpoint, RemoteSpec
