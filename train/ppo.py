@@ -21,7 +21,6 @@ reward model (proxy) and the gold labeler score them: the reward over-optimisati
 
 from __future__ import annotations
 
-import copy
 import json
 import math
 import random
@@ -48,8 +47,9 @@ from instructrl.config import (
 from instructrl.data.loaders import fingerprint, load_records
 from instructrl.data.schemas import Demonstration, EvalItem, PretrainText
 from instructrl.errors import ConfigError, InstructrlError
-from instructrl.models.loading import DTYPES, load_causal_lm, load_tokenizer, torch_dtype
+from instructrl.models.loading import DTYPES, load_causal_lm
 from train import rl_math, sharding
+from train.actor_critic import Models, build_models, lm_token_logprobs, reference_logprobs, sampling_model
 from train.loop import (
     RunLogger,
     load_state,
@@ -61,21 +61,15 @@ from train.loop import (
 )
 from train.remote_rollout import RemoteSampler
 from train.rollout import (
-    ActorCritic,
     Advantages,
     Rollout,
     Samples,
-    SamplingCopy,
-    ValueHead,
-    core_model,
-    lm_token_logprobs,
-    reference_logprobs,
     reward_scores,
     row_seed,
     sample,
 )
 from train.runs import announce, finished_run, run_identity, start_run, write_checkpoint
-from train.tuning import count_parameters, merged, prepare_for_training, trainable_in_float32
+from train.tuning import count_parameters, merged
 
 STAGE = "ppo"
 CURVE_FILE = "overoptimisation"
@@ -168,70 +162,6 @@ SHORTCUTS = {"model": "model.name", "reward_model": "ppo.reward_model", "data": 
 
 def stage_of(config: PPOConfig) -> str:
     return "ppo-ptx" if config.ppo.ptx_coef > 0 else "ppo"
-
-
-# ---- models ------------------------------------------------------------------------------------
-
-
-@dataclass
-class Models:
-    actor_critic: ActorCritic
-    ref: nn.Module | None  # None: the policy with LoRA adapters switched off is the reference
-    reward: Any  # instructrl.models.reward.RewardModel, frozen
-    tokenizer: Any
-    sampler: SamplingCopy | None = None  # None: step 1 samples from the policy itself
-    remote: RemoteSampler | None = None  # step 1 on an inference engine (generation.backend remote)
-
-
-def build_models(config: PPOConfig) -> Models:
-    from instructrl.models.reward import RewardModel
-
-    tokenizer = load_tokenizer(config.model.name)
-    sft = load_causal_lm(config.model.name, config.model.dtype)  # dropout stays off (paper: no dropout in RL)
-    lora = config.model.lora.r > 0
-    ref = None if lora else _frozen(copy.deepcopy(sft))
-    policy = prepare_for_training(sft, config.model)
-    reward = RewardModel.load(config.ppo.reward_model, config.model.dtype)
-    _frozen(reward)
-    if config.ppo.value_init == "rm":
-        if len(reward.tokenizer) != len(tokenizer) or reward.tokenizer.pad_token_id != tokenizer.pad_token_id:
-            raise ConfigError(f"reward model {config.ppo.reward_model!r} has a different tokenizer from the policy, "
-                              "so it cannot start the critic", "set ppo.value_init=shared")
-        critic_lm = prepare_for_training(copy.deepcopy(reward.model).requires_grad_(True), config.model)
-        head = core_model(critic_lm).score
-        head.requires_grad_(True)  # LoRA freezes everything else; the value head always trains
-        critic = ValueHead(core_model(critic_lm).base_model, head)
-    else:
-        hidden = core_model(policy).config.hidden_size
-        head = nn.Linear(hidden, 1)
-        nn.init.zeros_(head.weight)
-        nn.init.zeros_(head.bias)
-        critic = ValueHead(None, head)
-    # a LoRA run may keep the frozen weights in bfloat16 (model.dtype); what trains stays float32
-    actor_critic = trainable_in_float32(ActorCritic(policy, critic, config.ppo.temperature))
-    return Models(actor_critic, ref, reward, tokenizer, sampling_copy(actor_critic.policy, config.ppo.sampling_copy))
-
-
-def sampling_copy(policy: nn.Module, setting: str) -> SamplingCopy | None:
-    """The merged copy step 1 samples from, or None to sample from the policy (see ``PPOParams.sampling_copy``)."""
-    if setting == "off":
-        return None
-    dtype = torch_dtype(setting)
-    lora = hasattr(policy, "merge_and_unload")
-    if setting == "auto" and not lora and dtype == next(policy.parameters()).dtype:
-        return None  # a full fine-tune already samples in that dtype: a copy would only cost memory
-    return SamplingCopy(policy, dtype)
-
-
-def sampling_model(models: Models, policy: nn.Module) -> nn.Module:
-    """What draws answers: the sampling copy, refreshed to the policy's current weights, or the policy."""
-    return models.sampler.refresh() if models.sampler is not None else policy
-
-
-def _frozen(module: nn.Module) -> nn.Module:
-    module.eval()
-    module.requires_grad_(False)
-    return module
 
 
 # ---- data --------------------------------------------------------------------------------------
