@@ -59,6 +59,7 @@ from train.loop import (
     save_state,
     trainable_state,
 )
+from train.overoptimisation import curve_ends, curve_point, gold_labeler, write_curve
 from train.remote_rollout import RemoteSampler
 from train.rollout import (
     Advantages,
@@ -72,7 +73,6 @@ from train.runs import announce, finished_run, run_identity, start_run, write_ch
 from train.tuning import count_parameters, merged
 
 STAGE = "ppo"
-CURVE_FILE = "overoptimisation"
 TAX_FILE = "alignment_tax"  # held-out pretraining NLL per chunk, [sum, tokens], of SFT and the released policy
 
 
@@ -385,26 +385,7 @@ def train_step(step: int, prompts: list, models: Models, module: nn.Module, opti
     return metrics, rollout
 
 
-# ---- over-optimisation curve and alignment tax -------------------------------------------------
-
-
-@torch.no_grad()
-def measure_gold(policy: nn.Module, models: Models, items: list[EvalItem], params: PPOParams, labeler) -> dict[str, float]:
-    """Greedy answers to the fixed held-out prompts: mean proxy (RM) reward and mean gold score."""
-    if not items:
-        return {}
-    texts = [format_prompt(models.tokenizer, i.prompt) for i in items]
-    answers: list[str] = []
-    sampler = sampling_model(models, policy)
-    for start in range(0, len(texts), 16):
-        answers.extend(sample(sampler, models.tokenizer, texts[start:start + 16], params.max_prompt_tokens,
-                              params.max_new_tokens, 0.0).texts)
-    proxy = models.reward.score([i.prompt for i in items], [a or " " for a in answers])
-    out = {"proxy": sum(proxy) / len(proxy)}
-    if labeler is not None:
-        gold = [labeler.score(item, answer) for item, answer in zip(items, answers)]
-        out["gold"] = sum(gold) / len(gold)
-    return out
+# ---- alignment tax -----------------------------------------------------------------------------
 
 
 @torch.no_grad()
@@ -425,38 +406,6 @@ def pretrain_loss(per_chunk: list[tuple[float, int]]) -> float | None:
     if not per_chunk:
         return None
     return sum(nll for nll, _ in per_chunk) / max(sum(tokens for _, tokens in per_chunk), 1)
-
-
-def draw_curve(points: list[dict[str, float]], path: Path) -> None:
-    """Proxy vs gold reward against √KL and against step (Gao et al. 2022 plot both)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-    for ax, x_key, label in ((axes[0], "sqrt_kl", "√KL(π_RL ‖ π_SFT), nats"), (axes[1], "step", "PPO step")):
-        xs = [p[x_key] for p in points]
-        ax.plot(xs, [p["proxy"] for p in points], "o-", label="proxy (reward model)")
-        if all("gold" in p for p in points):
-            twin = ax.twinx()
-            twin.plot(xs, [p["gold"] for p in points], "s--", color="tab:orange", label="gold labeler")
-            twin.set_ylabel("gold score")
-            twin.legend(loc="lower right")
-        ax.set_xlabel(label)
-        ax.set_ylabel("proxy reward")
-        ax.legend(loc="upper left")
-    fig.suptitle("Reward over-optimisation: proxy vs gold on held-out prompts")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-
-
-def write_curve(points: list[dict[str, float]], folder: Path) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / f"{CURVE_FILE}.json").write_text(json.dumps(points, indent=1))
-    if points:
-        draw_curve(points, folder / f"{CURVE_FILE}.png")
 
 
 # ---- the stage ---------------------------------------------------------------------------------
@@ -536,7 +485,7 @@ def run(config: PPOConfig, registry: Registry | None = None) -> Checkpoint:
             part.to(device)
     ptx_chunks = pretrain_chunks(tokenizer, ptx_train, params.ptx_max_length) if params.ptx_coef > 0 else []
     eval_chunks = pretrain_chunks(tokenizer, ptx_eval, params.ptx_max_length)
-    labeler = _gold_labeler(params) if accelerator.is_main_process else None
+    labeler = gold_labeler(params) if accelerator.is_main_process else None
 
     total = config.run.max_steps or max(1, math.ceil(config.run.epochs * len(prompts) / config.run.batch_size))
     optimise_steps = total * params.ppo_epochs * params.minibatches
@@ -582,8 +531,7 @@ def run(config: PPOConfig, registry: Registry | None = None) -> Checkpoint:
     def checkpoint_curve(at: int, kl: float) -> None:
         sharding.copy_back(trained, module)  # under FSDP the trained weights, gathered (collective)
         if accelerator.is_main_process:
-            point = {"step": at, "kl": kl, "sqrt_kl": math.sqrt(max(kl, 0.0)),
-                     **measure_gold(module.policy, models, gold_items, params, labeler)}
+            point = curve_point(at, kl, module.policy, models, gold_items, params, labeler)
             curve.append(point)
             logger.log(at, {f"gold_curve/{k}": v for k, v in point.items() if k != "step"})
             write_curve(curve, identity.run_dir)
@@ -640,9 +588,7 @@ def run(config: PPOConfig, registry: Registry | None = None) -> Checkpoint:
     peak_mb = max(earlier_peak_mb, _peak_memory_mb())
     summary = {"steps": step, "reward_rm": metrics.get("reward/rm"), "kl": last_kl, "kl_coef": kl_coef,
                "kl_budget": params.kl_budget, "pretrain_loss_sft": start_stats.get("pretrain_loss"),
-               "pretrain_loss": end_pretrain, "peak_memory_mb": peak_mb,
-               **{f"{k}_start": v for k, v in (curve[0].items() if curve else []) if k in ("proxy", "gold")},
-               **{f"{k}_end": v for k, v in (curve[-1].items() if curve else []) if k in ("proxy", "gold")}}
+               "pretrain_loss": end_pretrain, "peak_memory_mb": peak_mb, **curve_ends(curve)}
     card = Card(name=identity.name, stage=stage, parent=config.model.name, base_model=_base_model(registry, config),
                 config=to_dict(config), data_fingerprint=data_fp, metrics=summary,
                 wall_time_s=round(earlier_s + time.perf_counter() - started, 1))
@@ -680,14 +626,6 @@ def _pretrain_sets(params: PPOParams) -> tuple[list[PretrainText], list[Pretrain
         raise ConfigError(f"ppo.ptx_data {params.ptx_data!r} has no training documents",
                           "point ppo.ptx_data at a corpus of {'text': ...} rows")
     return train, held_out
-
-
-def _gold_labeler(params: PPOParams):
-    if not params.gold_labeler or not params.gold_prompts:
-        return None
-    from instructrl.labelers import get_labeler
-
-    return get_labeler(params.gold_labeler)
 
 
 def _summing(accelerator) -> rl_math.Reduce | None:
