@@ -203,7 +203,7 @@ def ppo_outputs(stage_outputs: dict[str, str], registry) -> tuple[dict[str, list
     """Each PPO checkpoint's over-optimisation curve and per-chunk pretraining losses (empty when the
     checkpoint has none: e.g. no held-out corpus)."""
     from train.overoptimisation import CURVE_FILE
-    from train.ppo import TAX_FILE
+    from train.ptx import TAX_FILE
 
     curves, chunks = {}, {}
     for stage in PPO_STAGES:

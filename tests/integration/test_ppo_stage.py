@@ -18,6 +18,7 @@ from tests.launch import cpu_processes, fsdp_env
 from train import ppo
 from train.actor_critic import build_models
 from train.loop import pad_right, read_metrics
+from train.ptx import ptx_sequences, ptx_shares
 
 
 def _write_data(folder):
@@ -397,10 +398,10 @@ def test_pretraining_sequences_per_step_follow_ptx_per_episode():
     def params(**kw):
         return ppo.PPOParams(**kw)
 
-    assert ppo.ptx_sequences(params(ptx_coef=27.8, ptx_per_episode=8), 8) == 64  # the paper's 8x
-    assert ppo.ptx_sequences(params(ptx_coef=2.0, ptx_per_episode=0.5), 8) == 4
-    assert ppo.ptx_sequences(params(ptx_coef=2.0, ptx_per_episode=0.5), 1) == 1  # never none for PPO-ptx
-    assert ppo.ptx_sequences(params(ptx_coef=0.0, ptx_per_episode=8), 8) == 0  # plain PPO takes none
+    assert ptx_sequences(params(ptx_coef=27.8, ptx_per_episode=8), 8) == 64  # the paper's 8x
+    assert ptx_sequences(params(ptx_coef=2.0, ptx_per_episode=0.5), 8) == 4
+    assert ptx_sequences(params(ptx_coef=2.0, ptx_per_episode=0.5), 1) == 1  # never none for PPO-ptx
+    assert ptx_sequences(params(ptx_coef=0.0, ptx_per_episode=8), 8) == 0  # plain PPO takes none
     with pytest.raises(ConfigError, match="ppo.ptx_per_episode"):
         params(ptx_coef=2.0, ptx_per_episode=0)
 
@@ -408,14 +409,14 @@ def test_pretraining_sequences_per_step_follow_ptx_per_episode():
 def test_pretraining_sequences_are_dealt_out_as_one_process_takes_them():
     ids = torch.arange(10, 15)[:, None].repeat(1, 3)  # sequence g holds token 10 + g
     mask = torch.ones(5, 3, dtype=torch.long)
-    one = ppo.ptx_shares((ids, mask), 2)  # g mod 2: minibatch 0 takes sequences 0, 2, 4, minibatch 1 takes 1, 3
+    one = ptx_shares((ids, mask), 2)  # g mod 2: minibatch 0 takes sequences 0, 2, 4, minibatch 1 takes 1, 3
     assert [share[0][:, 0].tolist() for share in one] == [[10, 12, 14], [11, 13]]
-    two = [ppo.ptx_shares((ids, mask), 2, rank, 2) for rank in (0, 1)]
+    two = [ptx_shares((ids, mask), 2, rank, 2) for rank in (0, 1)]
     # minibatch 0 dealt out: process 0 takes 0 and 4, process 1 takes 2 and a filler row (nothing to predict)
     assert two[0][0][0][:, 0].tolist() == [10, 14] and two[1][0][0][:, 0].tolist() == [12, 0]
     assert two[1][0][1].tolist() == [[1, 1, 1], [1, 0, 0]]
     assert [two[rank][1][0][:, 0].tolist() for rank in (0, 1)] == [[11], [13]]
-    assert ppo.ptx_shares((ids[:1], mask[:1]), 2)[1] is None and ppo.ptx_shares(None, 2) is None
+    assert ptx_shares((ids[:1], mask[:1]), 2)[1] is None and ptx_shares(None, 2) is None
 
 
 def test_an_answer_depends_on_its_seed_not_on_the_rows_beside_it():
