@@ -393,15 +393,7 @@ def run(config: PPOConfig, registry: Registry | None = None) -> Checkpoint:
 
     accelerator = Accelerator(cpu=not torch.cuda.is_available())
     world, rank = accelerator.num_processes, accelerator.process_index
-    if config.run.batch_size % world or (config.run.batch_size // world) % params.minibatches:
-        raise ConfigError(f"run.batch_size {config.run.batch_size} does not split over {world} processes and "
-                          f"{params.minibatches} minibatches", "make it a multiple of processes x minibatches")
-    if len(prompts) < config.run.batch_size:
-        raise ConfigError(f"{len(prompts)} prompts are fewer than one batch of {config.run.batch_size}",
-                          "use more data or a smaller run.batch_size")
-    if config.generation.backend == "remote" and world > 1:
-        raise ConfigError(f"generation.backend remote runs on one process, not {world}",
-                          "launch one process (the engine does the sampling), or set generation.backend=local")
+    _check_split(config, world, len(prompts))
     models = build_models(config)
     if config.generation.backend == "remote":
         models.remote = RemoteSampler.from_config(config.generation, identity.run_dir, config.run.seed)
@@ -427,14 +419,7 @@ def run(config: PPOConfig, registry: Registry | None = None) -> Checkpoint:
         earlier_s, earlier_peak_mb = saved.get("elapsed_s", 0.0), saved.get("peak_memory_mb", 0.0)
         if accelerator.is_main_process:
             print(f"[{stage}] resumed at step {step}")
-    trainable, n_total = count_parameters(module)
-    announce(stage, identity, [
-        f"{len(prompts)} training prompts from {config.data.train}; {len(gold_items)} held-out prompts for the gold curve",
-        f"policy {config.model.name}, reward model {params.reward_model}, critic from {params.value_init}; "
-        f"{trainable / 1e6:.1f}M of {n_total / 1e6:.1f}M parameters trained",
-        f"{total} steps x {config.run.batch_size} episodes over {world} process(es); β = {params.kl_coef}"
-        + (f"; ptx γ = {params.ptx_coef}, {len(pretraining.chunks)} pretraining sequences" if pretraining.enabled else ""),
-    ])
+    _announce(stage, identity, config, module, len(prompts), len(gold_items), total, world, pretraining)
     # what trains: the module itself (one process, DDP), or under FSDP a sharded copy (train.sharding)
     trained = sharding.training_copy(module, accelerator)
     optimizer = make_optimizer(list(trained.parameters()), config.optim)
@@ -535,6 +520,34 @@ def run(config: PPOConfig, registry: Registry | None = None) -> Checkpoint:
 
 
 # ---- helpers -----------------------------------------------------------------------------------
+
+
+def _check_split(config: PPOConfig, world: int, prompts: int) -> None:
+    """The step's batch splits over the processes and minibatches, and the data fills one batch."""
+    params = config.ppo
+    if config.run.batch_size % world or (config.run.batch_size // world) % params.minibatches:
+        raise ConfigError(f"run.batch_size {config.run.batch_size} does not split over {world} processes and "
+                          f"{params.minibatches} minibatches", "make it a multiple of processes x minibatches")
+    if prompts < config.run.batch_size:
+        raise ConfigError(f"{prompts} prompts are fewer than one batch of {config.run.batch_size}",
+                          "use more data or a smaller run.batch_size")
+    if config.generation.backend == "remote" and world > 1:
+        raise ConfigError(f"generation.backend remote runs on one process, not {world}",
+                          "launch one process (the engine does the sampling), or set generation.backend=local")
+
+
+def _announce(stage: str, identity, config: PPOConfig, module: nn.Module, train_prompts: int, gold_prompts: int,
+              total: int, world: int, pretraining: Pretraining) -> None:
+    """The run's opening lines: data, models, steps (and the pretraining mix)."""
+    params = config.ppo
+    trainable, n_total = count_parameters(module)
+    announce(stage, identity, [
+        f"{train_prompts} training prompts from {config.data.train}; {gold_prompts} held-out prompts for the gold curve",
+        f"policy {config.model.name}, reward model {params.reward_model}, critic from {params.value_init}; "
+        f"{trainable / 1e6:.1f}M of {n_total / 1e6:.1f}M parameters trained",
+        f"{total} steps x {config.run.batch_size} episodes over {world} process(es); β = {params.kl_coef}"
+        + (f"; ptx γ = {params.ptx_coef}, {len(pretraining.chunks)} pretraining sequences" if pretraining.enabled else ""),
+    ])
 
 
 def _summing(accelerator) -> rl_math.Reduce | None:
