@@ -57,7 +57,7 @@ def run_ours(model: str, rm_dir: str, args, full: bool) -> dict:
     from accelerate import Accelerator
 
     from instructrl.config import resolve
-    from train import ppo
+    from train import actor_critic, ppo
     from train.loop import make_optimizer, make_scheduler
 
     overrides = [f"model.name={model}", f"ppo.reward_model={rm_dir}", f"run.batch_size={args.batch}",
@@ -68,7 +68,7 @@ def run_ours(model: str, rm_dir: str, args, full: bool) -> dict:
         overrides += ["model.lora.r=0", "model.freeze_embeddings=false", "optim.lr=1e-6"]
     config = resolve(ppo.PPOConfig, "ppo", "cpu", overrides)
     torch.manual_seed(0)
-    models = ppo.build_models(config)
+    models = actor_critic.build_models(config)
     module = models.actor_critic
     optimizer = make_optimizer(list(module.parameters()), config.optim)
     scheduler = make_scheduler(optimizer, config.optim, args.steps + 1)

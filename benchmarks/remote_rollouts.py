@@ -40,7 +40,7 @@ from instructrl.data.schemas import Demonstration, EvalItem  # noqa: E402
 from instructrl.models.loading import load_causal_lm, load_tokenizer  # noqa: E402
 from instructrl.models.policy import Policy  # noqa: E402
 from instructrl.remote import Endpoint, RemoteSpec  # noqa: E402
-from train import ppo  # noqa: E402
+from train import actor_critic, ppo  # noqa: E402
 from train.remote_rollout import RemoteSampler  # noqa: E402
 from train.tuning import prepare_for_training  # noqa: E402
 
@@ -61,7 +61,7 @@ def nudge(policy, step: int) -> None:
             param.add_(torch.randn(param.shape, generator=generator) * 0.02)
 
 
-def timed(models: ppo.Models, policy, batches: list[list[str]], params: ppo.PPOParams) -> dict:
+def timed(models: actor_critic.Models, policy, batches: list[list[str]], params: ppo.PPOParams) -> dict:
     ppo.generate(models, batches[0], params, policy, 0)  # warm-up: loads, first adapter, allocator
     samples = tokens = 0
     started = time.perf_counter()
@@ -101,7 +101,7 @@ def main() -> None:
     prompts = [d.prompt for d in records]
     batches = [[prompts[(s * args.batch + i) % len(prompts)] for i in range(args.batch)] for s in range(args.steps + 1)]
     params = ppo.PPOParams(max_new_tokens=args.max_new_tokens, max_prompt_tokens=64, temperature=1.0)
-    models = ppo.Models(None, None, None, tokenizer, ppo.sampling_copy(policy, "float32"))
+    models = actor_critic.Models(None, None, None, tokenizer, actor_critic.sampling_copy(policy, "float32"))
     local = timed(models, policy, batches, params)
     items = [EvalItem.from_demonstration(d) for d in records[:args.compare_prompts]]
     compare_local = timed_compare(Policy(load_causal_lm(args.model), tokenizer), items, 4, args.max_new_tokens,

@@ -202,7 +202,8 @@ def findings(numbers: dict[str, Any]) -> list[str]:
 def ppo_outputs(stage_outputs: dict[str, str], registry) -> tuple[dict[str, list], dict[str, dict]]:
     """Each PPO checkpoint's over-optimisation curve and per-chunk pretraining losses (empty when the
     checkpoint has none: e.g. no held-out corpus)."""
-    from train.ppo import CURVE_FILE, TAX_FILE
+    from train.overoptimisation import CURVE_FILE
+    from train.ptx import TAX_FILE
 
     curves, chunks = {}, {}
     for stage in PPO_STAGES:

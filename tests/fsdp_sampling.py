@@ -29,7 +29,8 @@ def main(out: Path) -> None:
     from instructrl.models.decoding import decode
     from instructrl.models.loading import load_causal_lm, load_tokenizer
     from train import sharding
-    from train.rollout import ActorCritic, ValueHead, encode_prompts
+    from train.actor_critic import ActorCritic, ValueHead
+    from train.rollout import encode_prompts
 
     accelerator = Accelerator(cpu=True)
     rank = accelerator.process_index

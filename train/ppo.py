@@ -15,13 +15,16 @@ Every ``gold_every`` steps the policy answers a fixed set of held-out prompts gr
 reward model (proxy) and the gold labeler score them: the reward over-optimisation curve, saved as
 ``overoptimisation.json`` and ``.png`` in the run folder and the checkpoint.
 
+Here: the configuration, the five steps, the optimisation and the stage's loop (``run``). The models
+are in ``train.actor_critic``, the rollout data and sampling in ``train.rollout``, the pretraining mix
+and the alignment tax in ``train.ptx``, the over-optimisation curve in ``train.overoptimisation``.
+
     instructrl train ppo --preset cpu                 # PPO
     instructrl train ppo --preset cpu --ptx-coef 27.8 # PPO-ptx
 """
 
 from __future__ import annotations
 
-import copy
 import json
 import math
 import random
@@ -46,40 +49,34 @@ from instructrl.config import (
     to_dict,
 )
 from instructrl.data.loaders import fingerprint, load_records
-from instructrl.data.schemas import Demonstration, EvalItem, PretrainText
-from instructrl.errors import ConfigError, InstructrlError
-from instructrl.models.loading import DTYPES, load_causal_lm, load_tokenizer, torch_dtype
+from instructrl.data.schemas import Demonstration, EvalItem
+from instructrl.errors import ConfigError
+from instructrl.models.loading import DTYPES, load_causal_lm
 from train import rl_math, sharding
+from train.actor_critic import Models, build_models, reference_logprobs, sampling_model
 from train.loop import (
     RunLogger,
     load_state,
     make_optimizer,
     make_scheduler,
-    pad_right,
     save_state,
     trainable_state,
 )
+from train.overoptimisation import curve_ends, curve_point, gold_labeler, write_curve
+from train.ptx import TAX_FILE, Pretraining, pretrain_documents, ptx_enabled, ptx_shares
 from train.remote_rollout import RemoteSampler
 from train.rollout import (
-    ActorCritic,
     Advantages,
     Rollout,
     Samples,
-    SamplingCopy,
-    ValueHead,
-    core_model,
-    lm_token_logprobs,
-    reference_logprobs,
     reward_scores,
     row_seed,
     sample,
 )
 from train.runs import announce, finished_run, run_identity, start_run, write_checkpoint
-from train.tuning import count_parameters, merged, prepare_for_training, trainable_in_float32
+from train.tuning import count_parameters, merged
 
 STAGE = "ppo"
-CURVE_FILE = "overoptimisation"
-TAX_FILE = "alignment_tax"  # held-out pretraining NLL per chunk, [sum, tokens], of SFT and the released policy
 
 
 @dataclass
@@ -129,7 +126,7 @@ class PPOParams:
               f"off or one of {', '.join(DTYPES)}")
         check(self.ptx_coef >= 0, "ppo.ptx_coef", self.ptx_coef, "0 (PPO) or more (PPO-ptx; paper 27.8)")
         check(self.ptx_per_episode >= 0, "ppo.ptx_per_episode", self.ptx_per_episode, "0 or more")
-        check(self.ptx_coef == 0 or self.ptx_per_episode > 0, "ppo.ptx_per_episode", self.ptx_per_episode,
+        check(not ptx_enabled(self) or self.ptx_per_episode > 0, "ppo.ptx_per_episode", self.ptx_per_episode,
               "more than 0 when ppo.ptx_coef is set (PPO-ptx needs pretraining sequences)")
         check(self.gold_every >= 0 and self.gold_prompts >= 0, "ppo.gold_every", self.gold_every, "0 or more")
         check(self.adaptive_kl_target is None or self.adaptive_kl_target > 0, "ppo.adaptive_kl_target",
@@ -167,71 +164,7 @@ SHORTCUTS = {"model": "model.name", "reward_model": "ppo.reward_model", "data": 
 
 
 def stage_of(config: PPOConfig) -> str:
-    return "ppo-ptx" if config.ppo.ptx_coef > 0 else "ppo"
-
-
-# ---- models ------------------------------------------------------------------------------------
-
-
-@dataclass
-class Models:
-    actor_critic: ActorCritic
-    ref: nn.Module | None  # None: the policy with LoRA adapters switched off is the reference
-    reward: Any  # instructrl.models.reward.RewardModel, frozen
-    tokenizer: Any
-    sampler: SamplingCopy | None = None  # None: step 1 samples from the policy itself
-    remote: RemoteSampler | None = None  # step 1 on an inference engine (generation.backend remote)
-
-
-def build_models(config: PPOConfig) -> Models:
-    from instructrl.models.reward import RewardModel
-
-    tokenizer = load_tokenizer(config.model.name)
-    sft = load_causal_lm(config.model.name, config.model.dtype)  # dropout stays off (paper: no dropout in RL)
-    lora = config.model.lora.r > 0
-    ref = None if lora else _frozen(copy.deepcopy(sft))
-    policy = prepare_for_training(sft, config.model)
-    reward = RewardModel.load(config.ppo.reward_model, config.model.dtype)
-    _frozen(reward)
-    if config.ppo.value_init == "rm":
-        if len(reward.tokenizer) != len(tokenizer) or reward.tokenizer.pad_token_id != tokenizer.pad_token_id:
-            raise ConfigError(f"reward model {config.ppo.reward_model!r} has a different tokenizer from the policy, "
-                              "so it cannot start the critic", "set ppo.value_init=shared")
-        critic_lm = prepare_for_training(copy.deepcopy(reward.model).requires_grad_(True), config.model)
-        head = core_model(critic_lm).score
-        head.requires_grad_(True)  # LoRA freezes everything else; the value head always trains
-        critic = ValueHead(core_model(critic_lm).base_model, head)
-    else:
-        hidden = core_model(policy).config.hidden_size
-        head = nn.Linear(hidden, 1)
-        nn.init.zeros_(head.weight)
-        nn.init.zeros_(head.bias)
-        critic = ValueHead(None, head)
-    # a LoRA run may keep the frozen weights in bfloat16 (model.dtype); what trains stays float32
-    actor_critic = trainable_in_float32(ActorCritic(policy, critic, config.ppo.temperature))
-    return Models(actor_critic, ref, reward, tokenizer, sampling_copy(actor_critic.policy, config.ppo.sampling_copy))
-
-
-def sampling_copy(policy: nn.Module, setting: str) -> SamplingCopy | None:
-    """The merged copy step 1 samples from, or None to sample from the policy (see ``PPOParams.sampling_copy``)."""
-    if setting == "off":
-        return None
-    dtype = torch_dtype(setting)
-    lora = hasattr(policy, "merge_and_unload")
-    if setting == "auto" and not lora and dtype == next(policy.parameters()).dtype:
-        return None  # a full fine-tune already samples in that dtype: a copy would only cost memory
-    return SamplingCopy(policy, dtype)
-
-
-def sampling_model(models: Models, policy: nn.Module) -> nn.Module:
-    """What draws answers: the sampling copy, refreshed to the policy's current weights, or the policy."""
-    return models.sampler.refresh() if models.sampler is not None else policy
-
-
-def _frozen(module: nn.Module) -> nn.Module:
-    module.eval()
-    module.requires_grad_(False)
-    return module
+    return "ppo-ptx" if ptx_enabled(config.ppo) else "ppo"
 
 
 # ---- data --------------------------------------------------------------------------------------
@@ -250,59 +183,6 @@ def step_prompts(prompts: list, step: int, batch: int, seed: int) -> list:
     epoch, index = divmod(step, per_epoch)
     order = prompt_order(len(prompts), seed, epoch)
     return [prompts[i] for i in order[index * batch:(index + 1) * batch]]
-
-
-def pretrain_chunks(tokenizer, docs: list[PretrainText], length: int) -> list[list[int]]:
-    """Each document cut into pieces of at most ``length`` tokens, end token appended to its last piece."""
-    chunks = []
-    for doc in docs:
-        ids = tokenizer(doc.text, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
-        chunks.extend(ids[i:i + length] for i in range(0, len(ids), length) if len(ids[i:i + length]) > 1)
-    return chunks
-
-
-def ptx_sequences(params: PPOParams, episodes: int) -> int:
-    """Pretraining sequences per optimiser step for ``episodes`` RL episodes (at least one for PPO-ptx)."""
-    if params.ptx_coef == 0:
-        return 0
-    return max(1, round(params.ptx_per_episode * episodes))
-
-
-def ptx_batch(chunks: list[list[int]], step: int, count: int, seed: int, pad_id: int, device):
-    """The pretraining sequences of step ``step`` (a fixed function of step and seed) or None: the
-    whole step's, the same on every process (``ptx_shares`` deals them out)."""
-    if not chunks or count == 0:
-        return None
-    rng = random.Random(seed * 7_919 + step)
-    return pad_right([chunks[rng.randrange(len(chunks))] for _ in range(count)], pad_id, device)
-
-
-def ptx_shares(ptx: tuple[torch.Tensor, torch.Tensor] | None, minibatches: int, rank: int = 0,
-               world: int = 1) -> list[tuple[torch.Tensor, torch.Tensor] | None] | None:
-    """This process's part of each optimiser step's pretraining sequences (None for a step with none).
-
-    Sequence g of the step's batch goes to minibatch g mod ``minibatches``, whatever the process count,
-    and a minibatch's sequences are dealt out over the processes in turn. Every process gets as many
-    rows (one left short takes filler rows with nothing to predict): a forward pass of a sharded model
-    is collective, so all processes must run the ptx pass, with the same number of layers' calls."""
-    if ptx is None:
-        return None
-    ids, mask = ptx
-    shares: list[tuple[torch.Tensor, torch.Tensor] | None] = []
-    for minibatch in range(minibatches):
-        rows = torch.arange(ids.shape[0])[minibatch::minibatches]
-        if not len(rows):
-            shares.append(None)
-            continue
-        mine, width = rows[rank::world], -(-len(rows) // world)
-        part_ids, part_mask = ids[mine], mask[mine]
-        if len(mine) < width:  # filler: one attended token (no fully masked row), no target
-            filler = mask.new_zeros((width - len(mine), mask.shape[1]))
-            filler[:, 0] = 1
-            part_ids = torch.cat([part_ids, ids.new_zeros(filler.shape)])
-            part_mask = torch.cat([part_mask, filler])
-        shares.append((part_ids, part_mask))
-    return shares
 
 
 # ---- the five steps ----------------------------------------------------------------------------
@@ -455,80 +335,6 @@ def train_step(step: int, prompts: list, models: Models, module: nn.Module, opti
     return metrics, rollout
 
 
-# ---- over-optimisation curve and alignment tax -------------------------------------------------
-
-
-@torch.no_grad()
-def measure_gold(policy: nn.Module, models: Models, items: list[EvalItem], params: PPOParams, labeler) -> dict[str, float]:
-    """Greedy answers to the fixed held-out prompts: mean proxy (RM) reward and mean gold score."""
-    if not items:
-        return {}
-    texts = [format_prompt(models.tokenizer, i.prompt) for i in items]
-    answers: list[str] = []
-    sampler = sampling_model(models, policy)
-    for start in range(0, len(texts), 16):
-        answers.extend(sample(sampler, models.tokenizer, texts[start:start + 16], params.max_prompt_tokens,
-                              params.max_new_tokens, 0.0).texts)
-    proxy = models.reward.score([i.prompt for i in items], [a or " " for a in answers])
-    out = {"proxy": sum(proxy) / len(proxy)}
-    if labeler is not None:
-        gold = [labeler.score(item, answer) for item, answer in zip(items, answers)]
-        out["gold"] = sum(gold) / len(gold)
-    return out
-
-
-@torch.no_grad()
-def pretrain_nll(policy: nn.Module, chunks: list[list[int]], pad_id: int, batch: int = 8) -> list[tuple[float, int]]:
-    """Per held-out pretraining chunk: its summed NLL and its predicted-token count. Their ratio is the
-    loss per token; the alignment tax shows as its rise over SFT (``pretrain_loss``)."""
-    device = next(policy.parameters()).device
-    out: list[tuple[float, int]] = []
-    for start in range(0, len(chunks), batch):
-        ids, mask = pad_right(chunks[start:start + batch], pad_id, device)
-        logprobs = lm_token_logprobs(policy, ids, mask) * mask[:, 1:]
-        out.extend(zip((-logprobs.sum(dim=1)).tolist(), mask[:, 1:].sum(dim=1).tolist()))
-    return out
-
-
-def pretrain_loss(per_chunk: list[tuple[float, int]]) -> float | None:
-    """Mean NLL per token over the chunks of ``pretrain_nll`` (None without any)."""
-    if not per_chunk:
-        return None
-    return sum(nll for nll, _ in per_chunk) / max(sum(tokens for _, tokens in per_chunk), 1)
-
-
-def draw_curve(points: list[dict[str, float]], path: Path) -> None:
-    """Proxy vs gold reward against √KL and against step (Gao et al. 2022 plot both)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-    for ax, x_key, label in ((axes[0], "sqrt_kl", "√KL(π_RL ‖ π_SFT), nats"), (axes[1], "step", "PPO step")):
-        xs = [p[x_key] for p in points]
-        ax.plot(xs, [p["proxy"] for p in points], "o-", label="proxy (reward model)")
-        if all("gold" in p for p in points):
-            twin = ax.twinx()
-            twin.plot(xs, [p["gold"] for p in points], "s--", color="tab:orange", label="gold labeler")
-            twin.set_ylabel("gold score")
-            twin.legend(loc="lower right")
-        ax.set_xlabel(label)
-        ax.set_ylabel("proxy reward")
-        ax.legend(loc="upper left")
-    fig.suptitle("Reward over-optimisation: proxy vs gold on held-out prompts")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-
-
-def write_curve(points: list[dict[str, float]], folder: Path) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / f"{CURVE_FILE}.json").write_text(json.dumps(points, indent=1))
-    if points:
-        draw_curve(points, folder / f"{CURVE_FILE}.png")
-
-
 # ---- the stage ---------------------------------------------------------------------------------
 
 
@@ -577,8 +383,8 @@ def run(config: PPOConfig, registry: Registry | None = None) -> Checkpoint:
     held_out = load_records(config.data.validation or config.data.train, Demonstration,
                             split=None if config.data.validation else "validation")
     gold_items = [EvalItem.from_demonstration(d) for d in held_out.records[:params.gold_prompts]]
-    ptx_train, ptx_eval = _pretrain_sets(params)
-    data_fp = fingerprint([*train_set.records, *ptx_train])
+    documents = pretrain_documents(params)
+    data_fp = fingerprint([*train_set.records, *documents[0]])
     # "sft" and "rm" name the newest checkpoints: a new SFT or reward model gives a new run
     inputs = [registry.resolve(spec) for spec in (config.model.name, params.reward_model)]
     identity = run_identity(stage, config, ":".join([data_fp, *inputs]))
@@ -587,15 +393,7 @@ def run(config: PPOConfig, registry: Registry | None = None) -> Checkpoint:
 
     accelerator = Accelerator(cpu=not torch.cuda.is_available())
     world, rank = accelerator.num_processes, accelerator.process_index
-    if config.run.batch_size % world or (config.run.batch_size // world) % params.minibatches:
-        raise ConfigError(f"run.batch_size {config.run.batch_size} does not split over {world} processes and "
-                          f"{params.minibatches} minibatches", "make it a multiple of processes x minibatches")
-    if len(prompts) < config.run.batch_size:
-        raise ConfigError(f"{len(prompts)} prompts are fewer than one batch of {config.run.batch_size}",
-                          "use more data or a smaller run.batch_size")
-    if config.generation.backend == "remote" and world > 1:
-        raise ConfigError(f"generation.backend remote runs on one process, not {world}",
-                          "launch one process (the engine does the sampling), or set generation.backend=local")
+    _check_split(config, world, len(prompts))
     models = build_models(config)
     if config.generation.backend == "remote":
         models.remote = RemoteSampler.from_config(config.generation, identity.run_dir, config.run.seed)
@@ -604,9 +402,9 @@ def run(config: PPOConfig, registry: Registry | None = None) -> Checkpoint:
     for part in (models.actor_critic, models.ref, models.reward):
         if part is not None:
             part.to(device)
-    ptx_chunks = pretrain_chunks(tokenizer, ptx_train, params.ptx_max_length) if params.ptx_coef > 0 else []
-    eval_chunks = pretrain_chunks(tokenizer, ptx_eval, params.ptx_max_length)
-    labeler = _gold_labeler(params) if accelerator.is_main_process else None
+    # the whole step's pretraining sequences are drawn for every process alike, then dealt out by ptx_shares
+    pretraining = Pretraining.build(params, tokenizer, documents, config.run.batch_size, config.run.seed)
+    labeler = gold_labeler(params) if accelerator.is_main_process else None
 
     total = config.run.max_steps or max(1, math.ceil(config.run.epochs * len(prompts) / config.run.batch_size))
     optimise_steps = total * params.ppo_epochs * params.minibatches
@@ -621,14 +419,7 @@ def run(config: PPOConfig, registry: Registry | None = None) -> Checkpoint:
         earlier_s, earlier_peak_mb = saved.get("elapsed_s", 0.0), saved.get("peak_memory_mb", 0.0)
         if accelerator.is_main_process:
             print(f"[{stage}] resumed at step {step}")
-    trainable, n_total = count_parameters(module)
-    announce(stage, identity, [
-        f"{len(prompts)} training prompts from {config.data.train}; {len(gold_items)} held-out prompts for the gold curve",
-        f"policy {config.model.name}, reward model {params.reward_model}, critic from {params.value_init}; "
-        f"{trainable / 1e6:.1f}M of {n_total / 1e6:.1f}M parameters trained",
-        f"{total} steps x {config.run.batch_size} episodes over {world} process(es); β = {params.kl_coef}"
-        + (f"; ptx γ = {params.ptx_coef}, {len(ptx_chunks)} pretraining sequences" if params.ptx_coef > 0 else ""),
-    ])
+    _announce(stage, identity, config, module, len(prompts), len(gold_items), total, world, pretraining)
     # what trains: the module itself (one process, DDP), or under FSDP a sharded copy (train.sharding)
     trained = sharding.training_copy(module, accelerator)
     optimizer = make_optimizer(list(trained.parameters()), config.optim)
@@ -647,21 +438,19 @@ def run(config: PPOConfig, registry: Registry | None = None) -> Checkpoint:
         scheduler.load_state_dict(saved["scheduler"])
         ema.load_state_dict(saved["ema"])
     logger = RunLogger(identity.run_dir, enabled=accelerator.is_main_process)
-    ptx_count = ptx_sequences(params, config.run.batch_size)  # the whole step's, dealt out by ptx_shares
 
     def checkpoint_curve(at: int, kl: float) -> None:
         sharding.copy_back(trained, module)  # under FSDP the trained weights, gathered (collective)
         if accelerator.is_main_process:
-            point = {"step": at, "kl": kl, "sqrt_kl": math.sqrt(max(kl, 0.0)),
-                     **measure_gold(module.policy, models, gold_items, params, labeler)}
+            point = curve_point(at, kl, module.policy, models, gold_items, params, labeler)
             curve.append(point)
             logger.log(at, {f"gold_curve/{k}": v for k, v in point.items() if k != "step"})
             write_curve(curve, identity.run_dir)
         accelerator.wait_for_everyone()
 
     if step == 0:
-        start_chunks = pretrain_nll(module.policy, eval_chunks, tokenizer.pad_token_id) if eval_chunks else []
-        start_stats = {"pretrain_loss": pretrain_loss(start_chunks), "pretrain_chunks": start_chunks}
+        start_chunks, start_loss = pretraining.held_out_loss(module.policy)
+        start_stats = {"pretrain_loss": start_loss, "pretrain_chunks": start_chunks}
         checkpoint_curve(0, 0.0)
     # the curve's points carry the KL of their step: a run resumed after its last step still reports it
     last_kl = metrics.get("kl/mean", curve[-1]["kl"] if curve else 0.0)
@@ -669,7 +458,7 @@ def run(config: PPOConfig, registry: Registry | None = None) -> Checkpoint:
         # this process's rows of the step's batch: every world-th, each answer seeded by its row
         batch = step_prompts(prompts, step, config.run.batch_size, config.run.seed)
         rows = list(range(rank, len(batch), world))
-        ptx = ptx_batch(ptx_chunks, step, ptx_count, config.run.seed, tokenizer.pad_token_id, device)
+        ptx = pretraining.step_batch(step, device)
         if models.sampler is not None:
             sharding.copy_back(trained, module)  # the sampling copy refreshes from the unsharded policy
         metrics, _ = train_step(step, [batch[i] for i in rows], models, wrapped, optimizer, scheduler, accelerator,
@@ -705,14 +494,11 @@ def run(config: PPOConfig, registry: Registry | None = None) -> Checkpoint:
     ema.copy_to(trained.policy)
     sharding.copy_back(trained, module)
     final = merged(module.policy, lambda: load_causal_lm(config.model.name, "float32")).eval()
-    end_chunks = pretrain_nll(final, eval_chunks, tokenizer.pad_token_id) if eval_chunks else []
-    end_pretrain = pretrain_loss(end_chunks)
+    end_chunks, end_pretrain = pretraining.held_out_loss(final)
     peak_mb = max(earlier_peak_mb, _peak_memory_mb())
     summary = {"steps": step, "reward_rm": metrics.get("reward/rm"), "kl": last_kl, "kl_coef": kl_coef,
                "kl_budget": params.kl_budget, "pretrain_loss_sft": start_stats.get("pretrain_loss"),
-               "pretrain_loss": end_pretrain, "peak_memory_mb": peak_mb,
-               **{f"{k}_start": v for k, v in (curve[0].items() if curve else []) if k in ("proxy", "gold")},
-               **{f"{k}_end": v for k, v in (curve[-1].items() if curve else []) if k in ("proxy", "gold")}}
+               "pretrain_loss": end_pretrain, "peak_memory_mb": peak_mb, **curve_ends(curve)}
     card = Card(name=identity.name, stage=stage, parent=config.model.name, base_model=_base_model(registry, config),
                 config=to_dict(config), data_fingerprint=data_fp, metrics=summary,
                 wall_time_s=round(earlier_s + time.perf_counter() - started, 1))
@@ -736,28 +522,32 @@ def run(config: PPOConfig, registry: Registry | None = None) -> Checkpoint:
 # ---- helpers -----------------------------------------------------------------------------------
 
 
-def _pretrain_sets(params: PPOParams) -> tuple[list[PretrainText], list[PretrainText]]:
-    """Training documents for the ptx term (only for PPO-ptx) and held-out ones for the alignment tax
-    (also for plain PPO when the corpus is available, so both stages report the same measurement)."""
-    try:
-        train = load_records(params.ptx_data, PretrainText, split="train").records if params.ptx_coef > 0 else []
-        held_out = load_records(params.ptx_data, PretrainText, split="validation", limit=params.ptx_eval_docs).records
-    except InstructrlError:
-        if params.ptx_coef > 0:
-            raise
-        return [], []  # plain PPO without the corpus: no alignment-tax measurement
-    if params.ptx_coef > 0 and not train:
-        raise ConfigError(f"ppo.ptx_data {params.ptx_data!r} has no training documents",
-                          "point ppo.ptx_data at a corpus of {'text': ...} rows")
-    return train, held_out
+def _check_split(config: PPOConfig, world: int, prompts: int) -> None:
+    """The step's batch splits over the processes and minibatches, and the data fills one batch."""
+    params = config.ppo
+    if config.run.batch_size % world or (config.run.batch_size // world) % params.minibatches:
+        raise ConfigError(f"run.batch_size {config.run.batch_size} does not split over {world} processes and "
+                          f"{params.minibatches} minibatches", "make it a multiple of processes x minibatches")
+    if prompts < config.run.batch_size:
+        raise ConfigError(f"{prompts} prompts are fewer than one batch of {config.run.batch_size}",
+                          "use more data or a smaller run.batch_size")
+    if config.generation.backend == "remote" and world > 1:
+        raise ConfigError(f"generation.backend remote runs on one process, not {world}",
+                          "launch one process (the engine does the sampling), or set generation.backend=local")
 
 
-def _gold_labeler(params: PPOParams):
-    if not params.gold_labeler or not params.gold_prompts:
-        return None
-    from instructrl.labelers import get_labeler
-
-    return get_labeler(params.gold_labeler)
+def _announce(stage: str, identity, config: PPOConfig, module: nn.Module, train_prompts: int, gold_prompts: int,
+              total: int, world: int, pretraining: Pretraining) -> None:
+    """The run's opening lines: data, models, steps (and the pretraining mix)."""
+    params = config.ppo
+    trainable, n_total = count_parameters(module)
+    announce(stage, identity, [
+        f"{train_prompts} training prompts from {config.data.train}; {gold_prompts} held-out prompts for the gold curve",
+        f"policy {config.model.name}, reward model {params.reward_model}, critic from {params.value_init}; "
+        f"{trainable / 1e6:.1f}M of {n_total / 1e6:.1f}M parameters trained",
+        f"{total} steps x {config.run.batch_size} episodes over {world} process(es); β = {params.kl_coef}"
+        + (f"; ptx γ = {params.ptx_coef}, {len(pretraining.chunks)} pretraining sequences" if pretraining.enabled else ""),
+    ])
 
 
 def _summing(accelerator) -> rl_math.Reduce | None:

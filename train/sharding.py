@@ -117,7 +117,7 @@ def copy_back(trained: torch.nn.Module, model: torch.nn.Module) -> None:
 
 def inside(model: torch.nn.Module, call: Callable[[torch.nn.Module], Any]) -> Any:
     """``call(model)`` for an unwrapped (not DDP-wrapped) model; for a sharded one, run inside its root's
-    forward (which must accept ``call``, as ``train.rollout.ActorCritic`` does). FSDP 2 gathers the
+    forward (which must accept ``call``, as ``train.actor_critic.ActorCritic`` does). FSDP 2 gathers the
     parameters that sit outside the sharded layers (embeddings, heads, final norms) in the root's
     forward hooks, so a submodule called on its own would compute with shards. Collective when sharded."""
     return model(call=call) if is_sharded(model) else call(model)

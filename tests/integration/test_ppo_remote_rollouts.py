@@ -23,8 +23,9 @@ from tests.integration.test_ppo_stage import _config, data, reward_model  # noqa
 from tests.live_server import LiveServer
 from tests.lora import random_lora
 from train import ppo
+from train.actor_critic import SamplingCopy
 from train.remote_rollout import RemoteSampler
-from train.rollout import SamplingCopy, sample
+from train.rollout import sample
 
 TINY = "tiny-random"
 PROMPTS = ["Say the number 3 twice.", "Name a river.", "Count to four.", "What is the sea?"]

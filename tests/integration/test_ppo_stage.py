@@ -12,11 +12,13 @@ import torch
 from instructrl.checkpoints import Card, Registry
 from instructrl.config import preset_names, resolve
 from instructrl.errors import ConfigError
-from instructrl.models.loading import load_causal_lm
+from instructrl.models.loading import load_causal_lm, load_tokenizer
 from instructrl.models.reward import RewardModel
 from tests.launch import cpu_processes, fsdp_env
 from train import ppo
-from train.loop import read_metrics
+from train.actor_critic import build_models
+from train.loop import pad_right, read_metrics
+from train.ptx import ptx_sequences, ptx_shares
 
 
 def _write_data(folder):
@@ -97,7 +99,7 @@ def _one_step(config, ptx, ptx_coef: float) -> dict[str, torch.Tensor]:
     from train.loop import make_optimizer, make_scheduler
 
     torch.manual_seed(0)
-    models = ppo.build_models(config)
+    models = build_models(config)
     module = models.actor_critic
     optimizer = make_optimizer(list(module.parameters()), config.optim)
     scheduler = make_scheduler(optimizer, config.optim, 4)
@@ -110,9 +112,9 @@ def _one_step(config, ptx, ptx_coef: float) -> dict[str, torch.Tensor]:
 
 def test_ptx_coef_zero_is_exactly_plain_ppo(data, tmp_path, reward_model):
     config = _config(data, tmp_path, reward_model, "run.batch_size=4", "run.micro_batch_size=4", "ppo.minibatches=2")
-    tokenizer = ppo.load_tokenizer("tiny-random")
-    ptx = ppo.pad_right([tokenizer("Some pretraining text to model.")["input_ids"],
-                         tokenizer("More text.")["input_ids"]], tokenizer.pad_token_id, "cpu")
+    tokenizer = load_tokenizer("tiny-random")
+    ptx = pad_right([tokenizer("Some pretraining text to model.")["input_ids"],
+                     tokenizer("More text.")["input_ids"]], tokenizer.pad_token_id, "cpu")
     plain = _one_step(config, None, 0.0)
     zero = _one_step(config, ptx, 0.0)
     tax = _one_step(config, ptx, 27.8)
@@ -122,8 +124,8 @@ def test_ptx_coef_zero_is_exactly_plain_ppo(data, tmp_path, reward_model):
 
 def test_reusing_the_first_forward_is_the_same_step(data, tmp_path, reward_model):
     config = _config(data, tmp_path, reward_model, "run.batch_size=4", "run.micro_batch_size=4", "ppo.minibatches=1")
-    tokenizer = ppo.load_tokenizer("tiny-random")
-    ptx = ppo.pad_right([tokenizer("Some pretraining text.")["input_ids"]], tokenizer.pad_token_id, "cpu")
+    tokenizer = load_tokenizer("tiny-random")
+    ptx = pad_right([tokenizer("Some pretraining text.")["input_ids"]], tokenizer.pad_token_id, "cpu")
     reused = _one_step(config, ptx, 27.8)
     config.ppo.reuse_forward = False
     recomputed = _one_step(config, ptx, 27.8)
@@ -188,7 +190,7 @@ def test_lora_and_shared_value_head(data, tmp_path, reward_model):
 def test_bfloat16_base_trains_float32_adapters_and_releases_full_precision_weights(data, tmp_path, reward_model):
     config = _config(data, tmp_path, reward_model, "model.lora.r=4", "model.dtype=bfloat16", "run.max_steps=1",
                      "optim.lr=1e-2")
-    models = ppo.build_models(config)
+    models = build_models(config)
     params = dict(models.actor_critic.named_parameters())
     assert all(p.dtype == torch.float32 for p in params.values() if p.requires_grad)  # adapters and value head
     assert any(p.dtype == torch.bfloat16 for p in params.values() if not p.requires_grad)  # the frozen base
@@ -211,9 +213,9 @@ def test_bfloat16_base_trains_float32_adapters_and_releases_full_precision_weigh
 
 
 def test_sampling_copy_follows_the_lora_policy(data, tmp_path, reward_model):
-    from train.rollout import SamplingCopy
+    from train.actor_critic import SamplingCopy
 
-    models = ppo.build_models(_config(data, tmp_path, reward_model, "model.lora.r=4"))
+    models = build_models(_config(data, tmp_path, reward_model, "model.lora.r=4"))
     policy = models.actor_critic.policy
     with torch.no_grad():  # move the adapters away from their zero start, as training does
         for name, param in policy.named_parameters():
@@ -234,7 +236,7 @@ def test_sampling_copy_follows_the_lora_policy(data, tmp_path, reward_model):
 
 
 def test_float32_head_of_a_bfloat16_model_follows_its_weight():
-    from train.rollout import head_logits
+    from train.actor_critic import head_logits
 
     lm = load_causal_lm("tiny-random", "bfloat16").requires_grad_(False)  # frozen, as under LoRA
     states = torch.randn(2, 3, lm.config.hidden_size, dtype=torch.bfloat16)
@@ -271,7 +273,7 @@ def _ending_policy(folder) -> str:
     model alone never ends one), so the processes' token counts differ and one may finish first."""
     from instructrl.chat import format_prompt
 
-    lm, tokenizer = load_causal_lm("tiny-random"), ppo.load_tokenizer("tiny-random")
+    lm, tokenizer = load_causal_lm("tiny-random"), load_tokenizer("tiny-random")
     enc = tokenizer([format_prompt(tokenizer, f"Say the number {i % 9} twice.") for i in range(16)],
                     return_tensors="pt", padding=True, add_special_tokens=False)
     with torch.no_grad():
@@ -374,7 +376,7 @@ def test_sharded_sampling_steps_until_every_process_is_done(tmp_path):
 def test_answer_masks_end_at_the_first_end_token():
     from train.rollout import finish_samples
 
-    tok = ppo.load_tokenizer("tiny-random")
+    tok = load_tokenizer("tiny-random")
     a, b, eos, pad = tok.convert_tokens_to_ids("a"), tok.convert_tokens_to_ids("b"), tok.eos_token_id, tok.pad_token_id
     sequences = torch.tensor([[pad, a, b, eos, a, a], [a, a, b, b, b, b]])
     samples = finish_samples(tok, sequences, torch.tensor([[0, 1], [1, 1]]), prompt_length=2)
@@ -396,10 +398,10 @@ def test_pretraining_sequences_per_step_follow_ptx_per_episode():
     def params(**kw):
         return ppo.PPOParams(**kw)
 
-    assert ppo.ptx_sequences(params(ptx_coef=27.8, ptx_per_episode=8), 8) == 64  # the paper's 8x
-    assert ppo.ptx_sequences(params(ptx_coef=2.0, ptx_per_episode=0.5), 8) == 4
-    assert ppo.ptx_sequences(params(ptx_coef=2.0, ptx_per_episode=0.5), 1) == 1  # never none for PPO-ptx
-    assert ppo.ptx_sequences(params(ptx_coef=0.0, ptx_per_episode=8), 8) == 0  # plain PPO takes none
+    assert ptx_sequences(params(ptx_coef=27.8, ptx_per_episode=8), 8) == 64  # the paper's 8x
+    assert ptx_sequences(params(ptx_coef=2.0, ptx_per_episode=0.5), 8) == 4
+    assert ptx_sequences(params(ptx_coef=2.0, ptx_per_episode=0.5), 1) == 1  # never none for PPO-ptx
+    assert ptx_sequences(params(ptx_coef=0.0, ptx_per_episode=8), 8) == 0  # plain PPO takes none
     with pytest.raises(ConfigError, match="ppo.ptx_per_episode"):
         params(ptx_coef=2.0, ptx_per_episode=0)
 
@@ -407,14 +409,14 @@ def test_pretraining_sequences_per_step_follow_ptx_per_episode():
 def test_pretraining_sequences_are_dealt_out_as_one_process_takes_them():
     ids = torch.arange(10, 15)[:, None].repeat(1, 3)  # sequence g holds token 10 + g
     mask = torch.ones(5, 3, dtype=torch.long)
-    one = ppo.ptx_shares((ids, mask), 2)  # g mod 2: minibatch 0 takes sequences 0, 2, 4, minibatch 1 takes 1, 3
+    one = ptx_shares((ids, mask), 2)  # g mod 2: minibatch 0 takes sequences 0, 2, 4, minibatch 1 takes 1, 3
     assert [share[0][:, 0].tolist() for share in one] == [[10, 12, 14], [11, 13]]
-    two = [ppo.ptx_shares((ids, mask), 2, rank, 2) for rank in (0, 1)]
+    two = [ptx_shares((ids, mask), 2, rank, 2) for rank in (0, 1)]
     # minibatch 0 dealt out: process 0 takes 0 and 4, process 1 takes 2 and a filler row (nothing to predict)
     assert two[0][0][0][:, 0].tolist() == [10, 14] and two[1][0][0][:, 0].tolist() == [12, 0]
     assert two[1][0][1].tolist() == [[1, 1, 1], [1, 0, 0]]
     assert [two[rank][1][0][:, 0].tolist() for rank in (0, 1)] == [[11], [13]]
-    assert ppo.ptx_shares((ids[:1], mask[:1]), 2)[1] is None and ppo.ptx_shares(None, 2) is None
+    assert ptx_shares((ids[:1], mask[:1]), 2)[1] is None and ptx_shares(None, 2) is None
 
 
 def test_an_answer_depends_on_its_seed_not_on_the_rows_beside_it():
@@ -422,7 +424,7 @@ def test_an_answer_depends_on_its_seed_not_on_the_rows_beside_it():
     own seed (its row of the global batch), not from a generator the batch shares."""
     from train.rollout import sample
 
-    lm, tokenizer = load_causal_lm("tiny-random"), ppo.load_tokenizer("tiny-random")
+    lm, tokenizer = load_causal_lm("tiny-random"), load_tokenizer("tiny-random")
     texts, seeds = ["Say one.", "A much longer prompt about rivers and the sea.", "x"], [5, 6, 7]
     together = sample(lm, tokenizer, texts, 64, 8, 1.0, seeds=seeds)
     alone = [sample(lm, tokenizer, [text], 64, 8, 1.0, seeds=[seed]).texts[0] for text, seed in zip(texts, seeds)]
