@@ -25,6 +25,7 @@ from train.rollout import Samples
 from train.tuning import prepare_for_training, trainable_in_float32
 
 if TYPE_CHECKING:
+    from instructrl.checkpoints import Registry
     from train.ppo import PPOConfig
 
 
@@ -263,15 +264,17 @@ class Models:
     remote: RemoteSampler | None = None  # step 1 on an inference engine (generation.backend remote)
 
 
-def build_models(config: PPOConfig) -> Models:
+def build_models(config: PPOConfig, registry: Registry | None = None) -> Models:
+    """The policy (and its reference), the frozen reward model and the critic; checkpoint names are
+    looked up in ``registry`` (default: the configured one)."""
     from instructrl.models.reward import RewardModel
 
-    tokenizer = load_tokenizer(config.model.name)
-    sft = load_causal_lm(config.model.name, config.model.dtype)  # dropout stays off (paper: no dropout in RL)
+    tokenizer = load_tokenizer(config.model.name, registry)
+    sft = load_causal_lm(config.model.name, config.model.dtype, registry=registry)  # no dropout in RL (paper)
     lora = config.model.lora.r > 0
     ref = None if lora else _frozen(copy.deepcopy(sft))
     policy = prepare_for_training(sft, config.model)
-    reward = RewardModel.load(config.ppo.reward_model, config.model.dtype)
+    reward = RewardModel.load(config.ppo.reward_model, config.model.dtype, registry)
     _frozen(reward)
     if config.ppo.value_init == "rm":
         if len(reward.tokenizer) != len(tokenizer) or reward.tokenizer.pad_token_id != tokenizer.pad_token_id:

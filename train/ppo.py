@@ -394,7 +394,7 @@ def run(config: PPOConfig, registry: Registry | None = None) -> Checkpoint:
     accelerator = Accelerator(cpu=not torch.cuda.is_available())
     world, rank = accelerator.num_processes, accelerator.process_index
     _check_split(config, world, len(prompts))
-    models = build_models(config)
+    models = build_models(config, registry)
     if config.generation.backend == "remote":
         models.remote = RemoteSampler.from_config(config.generation, identity.run_dir, config.run.seed)
     tokenizer = models.tokenizer
