@@ -133,6 +133,7 @@ def test_reusing_the_first_forward_is_the_same_step(data, tmp_path, reward_model
 
 
 def test_resume_after_a_kill_gives_the_same_next_step(data, tmp_path, reward_model, monkeypatch):
+    reward_model = str(Registry().get("rm-tiny").path)  # the runs write to registries of their own
     overrides = ("run.max_steps=2", "run.save_every=1", "ppo.gold_every=0")
     reference = ppo.run(_config(data, tmp_path, reward_model, *overrides, run_dir="whole"), Registry(tmp_path / "r1"))
 
@@ -160,6 +161,7 @@ def test_resume_after_a_kill_gives_the_same_next_step(data, tmp_path, reward_mod
 
 
 def test_a_run_killed_after_its_last_step_still_reports_that_step(data, tmp_path, reward_model, monkeypatch):
+    reward_model = str(Registry().get("rm-tiny").path)  # the runs write to registries of their own
     overrides = ("run.max_steps=2", "run.save_every=2", "ppo.gold_every=0")  # step 1's KL is 0: policy = SFT
     reference = ppo.run(_config(data, tmp_path, reward_model, *overrides, run_dir="whole"), Registry(tmp_path / "r1"))
     real_save = ppo.save_state
