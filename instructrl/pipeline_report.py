@@ -137,7 +137,7 @@ def _length(label: str, entry: dict[str, Any]) -> str | None:
         return None
     lengths = ""
     if entry.get("mean_length") is not None and entry.get("baseline_mean_length") is not None:
-        lengths = f" (mean answer length {entry['mean_length']:.0f} vs the baseline's {entry['baseline_mean_length']:.0f} words)"
+        lengths = f" (mean answer length {entry['mean_length']:.0f} vs the baseline's {entry['baseline_mean_length']:.0f} characters)"
     if lc.above(CHANCE):
         return f"{label}'s advantage holds at equal length: length-controlled win rate {lc.text()}{lengths}."
     return (f"At equal length {label}'s advantage is not established: length-controlled win rate {lc.text()}"
