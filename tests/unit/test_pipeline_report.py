@@ -42,7 +42,7 @@ def test_findings_report_a_broken_ordering_and_a_length_hack():
     said = findings(numbers)
     assert "The paper's ordering sft > base-prompted > base does not hold here: base-prompted ≤ base." in said
     assert any(s.startswith("At equal length ppo's advantage is not established: length-controlled win rate "
-                            "0.500 [0.400, 0.600] (mean answer length 90 vs the baseline's 30 words)") for s in said)
+                            "0.500 [0.400, 0.600] (mean answer length 90 vs the baseline's 30 characters)") for s in said)
     numbers["win_rates"]["ppo"]["lc"] = Estimate(0.6, 0.55, 0.65, 40)
     assert any(s.startswith("ppo's advantage holds at equal length") for s in findings(numbers))
 
