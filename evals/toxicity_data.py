@@ -185,12 +185,10 @@ def read_convabuse(path: Path) -> Table:
         annotators = sorted({k.split("_is_abuse")[0] for k in row if k and "_is_abuse." in k})
         try:
             shares = [share for a in annotators if (share := _abusive_share(row, a)) is not None]
-            bad = False
         except ValueError:
-            shares, bad = [], True
-        if bad:
             table.skipped["unreadable annotation"] += 1
-        elif not shares:
+            continue
+        if not shares:
             table.skipped["no annotations"] += 1
         else:
             table.rows.append(Row(text, sum(shares) / len(shares), "convabuse"))
